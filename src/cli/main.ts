@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { CommanderError } from "commander";
+import { buildProgram, exitCodeForCommanderError } from "./program.js";
+import { reportFatal } from "./exit.js";
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return exitCodeForCommanderError(err);
+    return reportFatal(err);
+  }
+}
+
+const code = await main(process.argv);
+// Long-running commands (serve, demo, sim) keep the loop alive and exit on their own signals.
+if (code !== 0) process.exit(code);
+process.exitCode = code;

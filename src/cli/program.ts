@@ -1,0 +1,35 @@
+import { Command, CommanderError } from "commander";
+import { ExitCode } from "./exit.js";
+import { registerRender } from "./commands/render.js";
+import { registerLint } from "./commands/lint.js";
+
+export const VERSION = "0.1.0";
+
+/** The whole command tree; commands register themselves from their own modules. */
+export function buildProgram(): Command {
+  const program = new Command("crd-state-metrics")
+    .description(
+      "Kubernetes exporter: MetricsConfiguration objects map resource fields to Prometheus gauges.",
+    )
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  for (const register of [registerRender, registerLint]) {
+    const cmd = register(program);
+    cmd.exitOverride();
+  }
+  return program;
+}
+
+/** Map commander's own exits (usage errors, --help, --version) onto the exit-code contract. */
+export function exitCodeForCommanderError(err: CommanderError): ExitCode {
+  if (
+    err.code === "commander.helpDisplayed" ||
+    err.code === "commander.version" ||
+    err.code === "commander.help"
+  ) {
+    return ExitCode.ok;
+  }
+  return ExitCode.usage;
+}
