@@ -130,12 +130,12 @@ export function evaluate(
         } catch (e) {
           if (!(e instanceof FunctionError)) throw e;
           const argNode = e.argIndex === undefined ? undefined : node.args[e.argIndex];
-          const origin =
-            argNode?.type === "param" && isNothing(args[e.argIndex!])
-              ? ` (parameter "${[argNode.name, ...argNode.fields].join(".")}" has no value)`
-              : "";
-          const message = e.message.startsWith(`${node.name}(`) ? e.message : `${node.name}(): ${e.message}`;
-          throw fail(`${message}${origin}`, argNode?.pos ?? node.pos);
+          let message = e.message.startsWith(`${node.name}(`) ? e.message : `${node.name}(): ${e.message}`;
+          if (e.absent && argNode?.type === "param") {
+            const name = [argNode.name, ...argNode.fields].join(".");
+            message = `${node.name}(): argument ${e.argIndex! + 1} (parameter "${name}") has no value`;
+          }
+          throw fail(message, argNode?.pos ?? node.pos);
         }
       }
     }

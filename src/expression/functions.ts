@@ -15,6 +15,8 @@ export class FunctionError extends Error {
     message: string,
     /** 0-based index of the argument at fault, when one is. */
     readonly argIndex?: number,
+    /** The argument is ABSENT/null rather than of a wrong kind. */
+    readonly absent = false,
   ) {
     super(message);
   }
@@ -30,7 +32,7 @@ export interface FunctionSpec {
 
 function arg(args: readonly unknown[], i: number): unknown {
   const v = args[i];
-  if (isNothing(v)) throw new FunctionError(`argument ${i + 1} has no value`, i);
+  if (isNothing(v)) throw new FunctionError(`argument ${i + 1} has no value`, i, true);
   return v;
 }
 
