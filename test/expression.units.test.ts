@@ -99,7 +99,7 @@ describe("parseGoDuration", () => {
     [".5s", 0.5],
     ["5.s", 5],
     ["2562047h", 2562047 * 3600],
-    ["2562047h47m16.854775807s", 9223372036.854775807],
+    ["2562047h47m16.854775807s", Number(9_223_372_036_854_775_807n) / 1e9],
   ])("%j → %d", (text, seconds) => {
     expect(parseGoDuration(text)).toBe(seconds);
   });
