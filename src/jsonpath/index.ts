@@ -1,19 +1,16 @@
 /**
- * The Kubernetes (kubectl / client-go) JSONPath dialect, SPEC §4.
- * Public API of this folder; everything else in it is internal.
- * (Interface fixed first so config/engine can build on it; implementation in progress.)
+ * The Kubernetes (kubectl / client-go) JSONPath dialect, SPEC §4; docs/jsonpath.md describes it
+ * for users. Public API of this folder; everything else in it is internal.
  */
+import { stepsEqual, type PathAst } from "./ast.js";
+import { compileFast } from "./fast.js";
+import { parsePath } from "./parse.js";
+import { printSteps } from "./print.js";
+import { compileReference } from "./translate.js";
+import { validatePath } from "./validate.js";
 
-/** A path that is not part of the dialect, or does not parse. `position` is a 0-based offset. */
-export class JsonPathError extends Error {
-  constructor(
-    message: string,
-    readonly position?: number,
-  ) {
-    super(message);
-    this.name = "JsonPathError";
-  }
-}
+export { JsonPathError } from "./errors.js";
+export { formatResults } from "./format.js";
 
 export interface CompiledPath {
   /** The path as written in the configuration. */
@@ -22,24 +19,31 @@ export interface CompiledPath {
   evaluate(root: unknown): unknown[];
 }
 
+/** Parse and validate; throws JsonPathError naming the problem and its position. */
+export function parseValidated(source: string): PathAst {
+  const ast = parsePath(source);
+  validatePath(source, ast);
+  return ast;
+}
+
 /** Parse, validate and compile once; throws JsonPathError with a precise message. */
 export function compilePath(source: string): CompiledPath {
-  throw new JsonPathError(`not implemented: ${source}`);
+  const ast = parseValidated(source);
+  // Simple paths get plain accessors; the rest goes through the jsonpath-plus translation.
+  const evaluate = compileFast(ast) ?? compileReference(ast);
+  return { source, evaluate };
 }
 
 /**
  * Row-relative paths (SPEC §3.2): when `path` begins with `<arrayPath>[*]`, the remainder as a
  * path to evaluate against one element (`"."` when nothing remains); otherwise undefined.
+ * Paths are compared as syntax trees, so `{.a}`, `$.a` and `['a']` are the same prefix.
+ * Throws JsonPathError if either path is invalid.
  */
-export function relativeToArray(_arrayPath: string, _path: string): string | undefined {
-  return undefined;
-}
-
-/**
- * kubectl's jsonpath text output for a result list: strings as is, booleans, numbers in shortest
- * form, maps and lists as compact JSON, joined with one space; null results are skipped.
- * Undefined when nothing is left to print.
- */
-export function formatResults(_values: readonly unknown[]): string | undefined {
-  return undefined;
+export function relativeToArray(arrayPath: string, path: string): string | undefined {
+  const prefix = parseValidated(arrayPath).steps;
+  const steps = parseValidated(path).steps;
+  if (steps.length <= prefix.length || steps[prefix.length]?.kind !== "each") return undefined;
+  if (!stepsEqual(prefix, steps.slice(0, prefix.length))) return undefined;
+  return printSteps(steps.slice(prefix.length + 1));
 }

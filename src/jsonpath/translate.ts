@@ -1,0 +1,144 @@
+/**
+ * The reference evaluator: the validated AST translated to jsonpath-plus paths (SPEC §4), always
+ * with `eval: "safe"`. jsonpath-plus differs from kubectl in ways the translation has to avoid:
+ *
+ * - `[n]` also reads a key "n" of a map, and of a string; `['0']` and `['length']` read array and
+ *   string internals. Indices therefore become one-element slices (`[2:3]`, `[-1:]`), which only
+ *   apply to arrays, and all-digit or "length" keys are evaluated natively.
+ * - It has no negative indices; the slice form covers them.
+ * - Slices clamp out-of-range bounds and treat an end of 0 as "to the end"; kubectl fails on out of
+ *   range bounds. Slices are evaluated natively.
+ * - `*` over a map follows a key literally named "*" instead when the previous step was a property
+ *   (its "literal priority"); the same holds for `:`, `..` and slice syntax. Every such selector
+ *   therefore starts a fresh jsonpath-plus call, where that priority is off.
+ * - Key syntax: `'`, `]`, `;`, `^`, `~`, `%`, `#`, `,`, backticks and a few more have meaning inside
+ *   its bracket notation; keys containing them are evaluated natively.
+ * - Filters would run as (sandboxed) JavaScript with JS comparison and inherited properties;
+ *   they are evaluated natively with kubectl's type-strict comparison.
+ */
+import { JSONPath } from "jsonpath-plus";
+import type { PathAst, Step } from "./ast.js";
+import { applyStep } from "./native.js";
+
+interface PlusSegment {
+  readonly kind: "plus";
+  /** The jsonpath-plus path, applied to each value the previous segment produced. */
+  readonly path: string;
+  /** The same steps, for the native fallback. */
+  readonly steps: Step[];
+}
+
+interface NativeSegment {
+  readonly kind: "native";
+  readonly step: Step;
+}
+
+export type Segment = PlusSegment | NativeSegment;
+
+const PLUS_SAFE_KEY = /^[\p{L}\p{N}\p{M}_\-/. +]+$/u;
+
+/** Whether jsonpath-plus reads `['name']` as exactly an own property `name` of a map. */
+export function isPlusSafeKey(name: string): boolean {
+  return PLUS_SAFE_KEY.test(name) && !/^\d+$/.test(name) && !/^\.+$/.test(name) && name !== "length";
+}
+
+function indexAsSlice(index: number): string {
+  return index === -1 ? "-1:" : `${index}:${index + 1}`;
+}
+
+/** A selector that must open a jsonpath-plus call, or undefined if it must be native. */
+function leadingSelector(step: Step): string | undefined {
+  switch (step.kind) {
+    case "wildcard":
+      return "[*]";
+    case "each":
+      return "[:]";
+    case "index":
+      return `[${indexAsSlice(step.index)}]`;
+    case "union": {
+      const slices: string[] = [];
+      for (const part of step.parts) {
+        if (part.kind !== "index") return undefined;
+        slices.push(indexAsSlice(part.index));
+      }
+      return `[${slices.join(",")}]`;
+    }
+    case "descendant":
+      return isPlusSafeKey(step.name) ? `..['${step.name}']` : undefined;
+    case "field":
+    case "slice":
+    case "filter":
+      return undefined;
+  }
+}
+
+export function planSegments(ast: PathAst): Segment[] {
+  const segments: Segment[] = [];
+  let open: { path: string; steps: Step[] } | undefined;
+  const close = (): void => {
+    if (open !== undefined) segments.push({ kind: "plus", path: open.path, steps: open.steps });
+    open = undefined;
+  };
+  for (const step of ast.steps) {
+    if (step.kind === "field" && isPlusSafeKey(step.name)) {
+      open ??= { path: "$", steps: [] };
+      open.path += `['${step.name}']`;
+      open.steps.push(step);
+      continue;
+    }
+    const selector = leadingSelector(step);
+    close();
+    if (selector === undefined) {
+      segments.push({ kind: "native", step });
+    } else {
+      open = { path: `$${selector}`, steps: [step] };
+    }
+  }
+  close();
+  return segments;
+}
+
+function runPlus(segment: PlusSegment, value: unknown, out: unknown[]): void {
+  // No selector finds anything inside a scalar, and jsonpath-plus returns undefined rather than
+  // [] for falsy documents (0, "", false), so scalars never reach it.
+  if (typeof value !== "object" || value === null) return;
+  let results: unknown;
+  try {
+    results = JSONPath({ path: segment.path, json: value, eval: "safe", wrap: true });
+  } catch {
+    // Only pathological data gets here (e.g. nesting deeper than the stack for `..`).
+    let current: unknown[] = [value];
+    for (const step of segment.steps) {
+      const next: unknown[] = [];
+      for (const v of current) applyStep(step, v, next);
+      current = next;
+    }
+    for (const v of current) out.push(v);
+    return;
+  }
+  if (Array.isArray(results)) {
+    for (const r of results as unknown[]) out.push(r);
+  }
+}
+
+export function compileReference(ast: PathAst): (root: unknown) => unknown[] {
+  const segments = planSegments(ast);
+  return (root) => {
+    let current: unknown[] = [root];
+    try {
+      for (const segment of segments) {
+        const next: unknown[] = [];
+        for (const value of current) {
+          if (segment.kind === "plus") runPlus(segment, value, next);
+          else applyStep(segment.step, value, next);
+        }
+        current = next;
+        if (current.length === 0) break;
+      }
+    } catch {
+      // Last line of defence for the "never throws" contract (e.g. exotic non-JSON objects).
+      return [];
+    }
+    return current;
+  };
+}
