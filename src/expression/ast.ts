@@ -1,3 +1,5 @@
+import type { Matcher } from "./regex.js";
+
 /** Syntax tree of a parsed expression. `pos` is the 1-based offset of the node's token. */
 
 export type BinaryOp = "+" | "-" | "*" | "/" | "%" | "**" | "==" | "!=" | "<" | ">" | "<=" | ">=";
@@ -33,7 +35,7 @@ export type Node =
       readonly right: Node;
       readonly pos: number;
       /** Filled by the static checks when the pattern is a literal: compiled once. */
-      regex?: RegExp;
+      regex?: Matcher;
     }
   | {
       readonly type: "in";

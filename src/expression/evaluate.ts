@@ -4,7 +4,7 @@
  */
 import type { BinaryOp, Node } from "./ast.js";
 import { FUNCTIONS, FunctionError } from "./functions.js";
-import { compileRegex, MAX_SUBJECT_LENGTH } from "./regex.js";
+import { compileRegex, type Matcher, MAX_SUBJECT_LENGTH } from "./regex.js";
 import {
   ABSENT,
   describe,
@@ -23,9 +23,9 @@ const REGEX_CACHE_SIZE = 32;
 
 /** Regexes built from parameter values, kept per compiled expression (values repeat a lot). */
 export class RegexCache {
-  private readonly map = new Map<string, RegExp>();
+  private readonly map = new Map<string, Matcher>();
 
-  get(pattern: string, pos: number): RegExp {
+  get(pattern: string, pos: number): Matcher {
     let re = this.map.get(pattern);
     if (re === undefined) {
       re = compileRegex(pattern, pos);
