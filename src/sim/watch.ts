@@ -1,0 +1,273 @@
+import type { ServerResponse } from "node:http";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { apiVersionFor, storageKey, type ResourceInfo } from "./registry.js";
+import { isEverything, matches, type Selector } from "./selectors.js";
+import { errors, type ApiError } from "./status.js";
+import type { Entry, StoreEvent } from "./store.js";
+import { toTable } from "./table.js";
+import { namespaceOf, type JsonObject, type KubeObject } from "./types.js";
+
+export interface WatchOptions {
+  info: ResourceInfo;
+  version: string;
+  namespace: string;
+  selector: Selector;
+  bookmarks: boolean;
+  bookmarkIntervalMs: number;
+  timeoutMs: number;
+  /** Objects turn into one-row Tables, for `kubectl get -w`. */
+  table: boolean;
+  /** Queue length at which a watcher that cannot keep up is cut off, as kube-apiserver does. */
+  maxQueue: number;
+  currentResourceVersion: () => number;
+  present: (obj: KubeObject) => KubeObject;
+}
+
+type Outgoing = { type: string; object: KubeObject };
+
+/** Lines are batched into one write, and the loop is yielded to between batches. */
+const BATCH_EVENTS = 200;
+const BATCH_BYTES = 512 * 1024;
+/** Bound on objects examined per batch when a selector filters most of them out. */
+const SCAN_LIMIT = 5000;
+
+/**
+ * One open watch: a chunked response carrying one JSON event per line. Events are queued and
+ * written by a pump that respects socket backpressure and yields between batches, so neither
+ * a huge initial state nor a slow client can stall the server.
+ */
+export class WatchStream {
+  private initial: Entry[] = [];
+  private initialIndex = 0;
+  private live: StoreEvent[] = [];
+  private pumping = false;
+  private closed = false;
+  private hung = false;
+  private bookmarkTimer: NodeJS.Timeout | undefined;
+  private timeoutTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  /** All events up to this version have been written. */
+  private deliveredRv: number;
+
+  constructor(
+    private readonly res: ServerResponse,
+    readonly options: WatchOptions,
+    private readonly onClose: (w: WatchStream) => void,
+  ) {
+    this.deliveredRv = options.currentResourceVersion();
+    res.on("close", () => {
+      this.cleanup();
+    });
+  }
+
+  get resource(): string {
+    return storageKey(this.options.info);
+  }
+
+  get info(): ResourceInfo {
+    return this.options.info;
+  }
+
+  /** Send headers now: clients treat a watch as established once they see them. */
+  open(): void {
+    this.res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, private",
+      "Transfer-Encoding": "chunked",
+    });
+    this.res.flushHeaders();
+    if (this.options.timeoutMs > 0) {
+      this.timeoutTimer = setTimeout(() => {
+        this.end();
+      }, this.options.timeoutMs);
+    }
+    if (this.options.bookmarks && this.options.bookmarkIntervalMs > 0) {
+      this.bookmarkTimer = setInterval(() => {
+        this.bookmark();
+      }, this.options.bookmarkIntervalMs);
+    }
+  }
+
+  /** Start with the current state as ADDED events, then follow live changes. */
+  startWithState(entries: Entry[], subscribe: (fn: (e: StoreEvent) => void) => () => void): void {
+    this.initial = entries;
+    this.unsubscribe = subscribe((e) => {
+      this.enqueue(e);
+    });
+    this.kick();
+  }
+
+  /** Resume after a resourceVersion with the events the window still holds. */
+  startFrom(events: StoreEvent[], subscribe: (fn: (e: StoreEvent) => void) => () => void): void {
+    this.live = events;
+    this.unsubscribe = subscribe((e) => {
+      this.enqueue(e);
+    });
+    this.kick();
+  }
+
+  /** An ERROR event carrying a Status, then a clean end: how kube reports an expired version. */
+  fail(err: ApiError): void {
+    if (this.closed) return;
+    this.res.write(`${JSON.stringify({ type: "ERROR", object: err.toStatus() })}\n`);
+    this.end();
+  }
+
+  /** Go silent: no bytes, no close, no timeout. The client must notice on its own. */
+  hang(): void {
+    this.hung = true;
+    this.live = [];
+    this.initial = [];
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    clearInterval(this.bookmarkTimer);
+    clearTimeout(this.timeoutTimer);
+  }
+
+  /** Abort the connection mid-stream, without the terminating chunk. */
+  drop(): void {
+    if (this.closed) return;
+    this.res.destroy();
+    this.cleanup();
+  }
+
+  end(): void {
+    if (this.closed) return;
+    this.cleanup();
+    this.res.end();
+  }
+
+  /** A method, not a field read, because pump() re-checks it after awaiting. */
+  private stopped(): boolean {
+    return this.closed || this.hung;
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    clearInterval(this.bookmarkTimer);
+    clearTimeout(this.timeoutTimer);
+    this.live = [];
+    this.initial = [];
+    this.onClose(this);
+  }
+
+  private enqueue(event: StoreEvent): void {
+    if (this.closed || this.hung || event.resource !== this.resource) return;
+    this.live.push(event);
+    if (this.live.length > this.options.maxQueue) {
+      // A consumer this far behind would only hold memory; kube drops such watchers too.
+      this.fail(errors.gone("watcher could not keep up; resume from the last resourceVersion seen"));
+      return;
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.pumping || this.closed || this.hung) return;
+    this.pumping = true;
+    this.pump()
+      .catch(() => {
+        this.drop();
+      })
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private translate(event: StoreEvent): Outgoing | undefined {
+    const { namespace, selector } = this.options;
+    if (namespace && namespaceOf(event.object) !== namespace) return undefined;
+    if (isEverything(selector)) return { type: event.type, object: event.object };
+    const now = matches(event.object, selector);
+    if (event.type === "ADDED") return now ? { type: "ADDED", object: event.object } : undefined;
+    const before = event.previous !== undefined && matches(event.previous, selector);
+    if (event.type === "DELETED")
+      return now || before ? { type: "DELETED", object: event.object } : undefined;
+    if (now && before) return { type: "MODIFIED", object: event.object };
+    if (now) return { type: "ADDED", object: event.object };
+    if (before) return { type: "DELETED", object: event.object };
+    return undefined;
+  }
+
+  private line(out: Outgoing): string {
+    let object = this.options.present(out.object);
+    if (this.options.table) object = toTable(this.options.info, this.options.version, [object], {});
+    return `${JSON.stringify({ type: out.type, object })}\n`;
+  }
+
+  private next(): { out?: Outgoing; rv?: number } | undefined {
+    if (this.initialIndex < this.initial.length) {
+      const e = this.initial[this.initialIndex++]!;
+      if (isEverything(this.options.selector) || matches(e.obj, this.options.selector))
+        return { out: { type: "ADDED", object: e.obj } };
+      return {};
+    }
+    const event = this.live.shift();
+    if (!event) return undefined;
+    const out = this.translate(event);
+    return out ? { out, rv: event.rv } : { rv: event.rv };
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      let chunk = "";
+      let n = 0;
+      let scanned = 0;
+      let exhausted = false;
+      while (n < BATCH_EVENTS && chunk.length < BATCH_BYTES && scanned < SCAN_LIMIT) {
+        const item = this.next();
+        scanned++;
+        if (!item) {
+          exhausted = true;
+          break;
+        }
+        if (item.rv !== undefined) this.deliveredRv = item.rv;
+        if (item.out) {
+          chunk += this.line(item.out);
+          n++;
+        }
+      }
+      if (this.closed || this.hung) return;
+      if (chunk.length === 0) {
+        if (exhausted) {
+          this.initial = [];
+          this.initialIndex = 0;
+          this.deliveredRv = Math.max(this.deliveredRv, this.options.currentResourceVersion());
+          return;
+        }
+        await yieldToLoop();
+        continue;
+      }
+      const ok = this.res.write(chunk);
+      if (!ok) await this.drained();
+      else await yieldToLoop();
+      if (this.stopped()) return;
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
+
+  private bookmark(): void {
+    if (this.closed || this.hung || this.pumping || this.live.length > 0) return;
+    if (this.initialIndex < this.initial.length) return;
+    const rv = Math.max(this.deliveredRv, this.options.currentResourceVersion());
+    const object: JsonObject = {
+      kind: this.options.info.kind,
+      apiVersion: apiVersionFor(this.options.info.group, this.options.version),
+      metadata: { resourceVersion: String(rv) },
+    };
+    this.res.write(`${JSON.stringify({ type: "BOOKMARK", object })}\n`);
+  }
+}
