@@ -58,6 +58,9 @@ export interface KubeApi {
   close(): void;
 }
 
+/** Cause reason kube-apiserver gives (with a 504) when asked for a version it has not reached. */
+const TOO_LARGE_RESOURCE_VERSION = "ResourceVersionTooLarge";
+
 /**
  * Every failure of the API layer. `statusCode` is undefined for transport failures, so callers
  * can tell 410 (relist) from 429 (honour Retry-After) from 5xx and network errors (back off).
@@ -88,9 +91,18 @@ export class KubeApiError extends Error {
     this.code = details.code;
   }
 
-  /** The requested resourceVersion or continue token is too old: only a fresh list helps. */
+  /**
+   * The requested resourceVersion or continue token is unusable — too old (410), or newer than
+   * the server has (after an etcd restore) — so only a fresh list helps.
+   */
   get isGone(): boolean {
-    return this.statusCode === 410 || this.reason === "Expired" || this.reason === "Gone";
+    return (
+      this.statusCode === 410 ||
+      this.reason === "Expired" ||
+      this.reason === "Gone" ||
+      this.reason === TOO_LARGE_RESOURCE_VERSION ||
+      /too large resource version/i.test(this.message)
+    );
   }
 
   get isNotFound(): boolean {

@@ -415,39 +415,60 @@ class HttpKubeApi implements KubeApi {
         "Content-Length": String(payload.length),
       };
     }
-    if (spec.signal?.aborted === true) throw abortError();
+    const signal = spec.signal;
+    if (signal?.aborted === true) throw abortError();
+    // Aborts and timeouts destroy without an error object on purpose: once a response has
+    // completed its socket is back in the keep-alive pool, and destroying the request with an
+    // error then raises it on that socket with no listener (an uncaught exception). Callers learn
+    // of the abort through the promise or the stream's incomplete close instead.
     return new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = prepared.transport.request(
-        prepared.url,
-        { ...prepared.options, signal: spec.signal },
-        (res) => {
-          if (!spec.stream) {
-            // The idle timeout keeps applying while the body streams in.
-            res.setTimeout(this.requestTimeoutMs, () => {
+      const req = prepared.transport.request(prepared.url, prepared.options, (res) => {
+        signal?.removeEventListener("abort", abortRequest);
+        if (signal !== undefined) {
+          const abortResponse = (): void => {
+            if (!res.complete) res.destroy();
+          };
+          signal.addEventListener("abort", abortResponse, { once: true });
+          res.on("close", () => {
+            signal.removeEventListener("abort", abortResponse);
+          });
+        }
+        if (spec.stream) {
+          req.setTimeout(0);
+        } else {
+          // The idle timeout keeps applying while the body streams in.
+          res.setTimeout(this.requestTimeoutMs, () => {
+            if (!res.complete) {
               res.destroy(
                 new KubeApiError(`${spec.method} ${spec.path}: no data for ${this.requestTimeoutMs} ms`, {
                   code: "ETIMEDOUT",
                 }),
               );
-            });
-          }
-          resolve(res);
-        },
-      );
+            }
+          });
+        }
+        resolve(res);
+      });
+      const abortRequest = (): void => {
+        req.destroy();
+        reject(abortError());
+      };
+      signal?.addEventListener("abort", abortRequest, { once: true });
+      req.on("close", () => {
+        signal?.removeEventListener("abort", abortRequest);
+      });
       req.on("error", (err) => {
         reject(transportError(err));
       });
       req.setTimeout(this.requestTimeoutMs, () => {
         // Until headers arrive even a watch is an ordinary request: a server that never answers
         // must not hold it forever.
-        req.destroy(
+        req.destroy();
+        reject(
           new KubeApiError(`${spec.method} ${spec.path}: no response for ${this.requestTimeoutMs} ms`, {
             code: "ETIMEDOUT",
           }),
         );
-      });
-      req.on("response", () => {
-        if (spec.stream) req.setTimeout(0);
       });
       req.end(payload);
     });

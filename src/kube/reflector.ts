@@ -188,7 +188,13 @@ export class Reflector {
   private async relist(signal: AbortSignal): Promise<void> {
     const { api, resource, handler, observer } = this.options;
     const limit = this.options.pageSize ?? DEFAULT_PAGE_SIZE;
-    handler.relistStart();
+    // Announced with the first successful page, so a list that fails at once leaves the handler
+    // untouched.
+    let started = false;
+    const begin = (): void => {
+      if (!started) handler.relistStart();
+      started = true;
+    };
     const versions: string[] = [];
     for (const scope of this.scopes) {
       let continueToken: string | undefined;
@@ -211,6 +217,7 @@ export class Reflector {
           throw err;
         }
         if (signal.aborted) throw new KubeApiError("stopped", { code: "ABORT_ERR" });
+        begin();
         if (page.items.length > 0) handler.relistPage(page.items);
         continueToken = page.continue;
         resourceVersion = page.resourceVersion;
@@ -225,6 +232,7 @@ export class Reflector {
     this.scopes.forEach((scope, i) => {
       scope.resourceVersion = versions[i] ?? "";
     });
+    begin();
     handler.relistDone(versions[versions.length - 1] ?? "");
     this.lastErr = undefined;
     if (!this.syncedFlag) {
