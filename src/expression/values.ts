@@ -100,13 +100,19 @@ export interface StepBudget {
   spend(n?: number): void;
 }
 
+/** Structures deeper than any Kubernetes object are not compared (keeps recursion shallow). */
+const MAX_COMPARE_DEPTH = 100;
+
 /**
  * Equality of `==`, `!=` and IN. Like govaluate's DeepEqual on float64 numbers, plus two
  * coercions that exist because parameters are bound as strings: a number equals a numeric
  * string with the same value, and a boolean equals "true"/"false".
  */
-export function valuesEqual(a: unknown, b: unknown, budget: StepBudget): boolean {
+export function valuesEqual(a: unknown, b: unknown, budget: StepBudget, depth = 0): boolean {
   budget.spend();
+  if (depth > MAX_COMPARE_DEPTH) {
+    throw new ExpressionError(`cannot compare values nested more than ${MAX_COMPARE_DEPTH} levels deep`);
+  }
   const aNone = isNothing(a);
   const bNone = isNothing(b);
   if (aNone || bNone) {
@@ -122,7 +128,7 @@ export function valuesEqual(a: unknown, b: unknown, budget: StepBudget): boolean
   if (Array.isArray(a) && Array.isArray(b)) {
     if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) {
-      if (!valuesEqual(a[i], b[i], budget)) return false;
+      if (!valuesEqual(a[i], b[i], budget, depth + 1)) return false;
     }
     return true;
   }
@@ -131,7 +137,7 @@ export function valuesEqual(a: unknown, b: unknown, budget: StepBudget): boolean
     if (ak.length !== Object.keys(b).length) return false;
     for (const k of ak) {
       const bv = readOwn(b, k);
-      if (bv === ABSENT || !valuesEqual(readOwn(a, k), bv, budget)) return false;
+      if (bv === ABSENT || !valuesEqual(readOwn(a, k), bv, budget, depth + 1)) return false;
     }
     return true;
   }
