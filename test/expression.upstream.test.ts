@@ -63,7 +63,8 @@ function resolve(obj: unknown, path: string): unknown {
     if (star) cur = asList(cur)[0];
     if (cur === undefined) return ABSENT;
   }
-  return typeof cur === "object" ? cur : String(cur);
+  // Scalars are bound as strings, like the engine does (SPEC §3.4).
+  return typeof cur === "number" || typeof cur === "boolean" ? String(cur) : cur;
 }
 
 (present ? describe : describe.skip)("upstream KubeStash and Stash expressions", () => {
