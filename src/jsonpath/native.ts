@@ -18,13 +18,28 @@ export function evaluateSteps(steps: readonly Step[], root: unknown): unknown[] 
   let current: unknown[] = [root];
   for (const step of steps) {
     const next: unknown[] = [];
-    for (const value of current) applyStep(step, value, next);
+    applyStepToAll(step, current, next);
     current = next;
     if (current.length === 0) break;
   }
   return current;
 }
 
+/**
+ * One step over the whole current result list. Unions are list-wise in kubectl: each part runs
+ * over every value before the next part (`[*]['name','phase']` gives all names, then all phases).
+ */
+export function applyStepToAll(step: Step, values: readonly unknown[], out: unknown[]): void {
+  if (step.kind === "union") {
+    for (const part of step.parts) {
+      for (const value of values) applyStep(part, value, out);
+    }
+    return;
+  }
+  for (const value of values) applyStep(step, value, out);
+}
+
+/** One step on one value; a union here is the per-value form, used only for single values. */
 export function applyStep(step: Step, value: unknown, out: unknown[]): void {
   switch (step.kind) {
     case "field":

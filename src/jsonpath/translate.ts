@@ -13,12 +13,14 @@
  *   therefore starts a fresh jsonpath-plus call, where that priority is off.
  * - Key syntax: `'`, `]`, `;`, `^`, `~`, `%`, `#`, `,`, backticks and a few more have meaning inside
  *   its bracket notation; keys containing them are evaluated natively.
+ * - Unions apply each part to every value per call; kubectl applies a part to the whole list
+ *   before the next part. Unions are evaluated natively, list-wise.
  * - Filters would run as (sandboxed) JavaScript with JS comparison and inherited properties;
  *   they are evaluated natively with kubectl's type-strict comparison.
  */
 import { JSONPath } from "jsonpath-plus";
 import type { PathAst, Step } from "./ast.js";
-import { applyStep } from "./native.js";
+import { applyStepToAll, evaluateSteps } from "./native.js";
 
 interface PlusSegment {
   readonly kind: "plus";
@@ -55,18 +57,11 @@ function leadingSelector(step: Step): string | undefined {
       return "[:]";
     case "index":
       return `[${indexAsSlice(step.index)}]`;
-    case "union": {
-      const slices: string[] = [];
-      for (const part of step.parts) {
-        if (part.kind !== "index") return undefined;
-        slices.push(indexAsSlice(part.index));
-      }
-      return `[${slices.join(",")}]`;
-    }
     case "descendant":
       return isPlusSafeKey(step.name) ? `..['${step.name}']` : undefined;
     case "field":
     case "slice":
+    case "union":
     case "filter":
       return undefined;
   }
@@ -107,13 +102,7 @@ function runPlus(segment: PlusSegment, value: unknown, out: unknown[]): void {
     results = JSONPath({ path: segment.path, json: value, eval: "safe", wrap: true });
   } catch {
     // Only pathological data gets here (e.g. nesting deeper than the stack for `..`).
-    let current: unknown[] = [value];
-    for (const step of segment.steps) {
-      const next: unknown[] = [];
-      for (const v of current) applyStep(step, v, next);
-      current = next;
-    }
-    for (const v of current) out.push(v);
+    for (const v of evaluateSteps(segment.steps, value)) out.push(v);
     return;
   }
   if (Array.isArray(results)) {
@@ -128,9 +117,10 @@ export function compileReference(ast: PathAst): (root: unknown) => unknown[] {
     try {
       for (const segment of segments) {
         const next: unknown[] = [];
-        for (const value of current) {
-          if (segment.kind === "plus") runPlus(segment, value, next);
-          else applyStep(segment.step, value, next);
+        if (segment.kind === "plus") {
+          for (const value of current) runPlus(segment, value, next);
+        } else {
+          applyStepToAll(segment.step, current, next);
         }
         current = next;
         if (current.length === 0) break;
