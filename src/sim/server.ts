@@ -105,6 +105,10 @@ function splitPath(pathname: string): ParsedPath | undefined {
   return undefined;
 }
 
+/**
+ * A kubeconfig for the simulator. The cluster is marked `insecure-skip-tls-verify` because
+ * client-node refuses an `http:` server otherwise; kubectl accepts that too.
+ */
 export function kubeconfigYaml(url: string, contextName = "crd-state-metrics-sim"): string {
   return [
     "apiVersion: v1",
@@ -113,6 +117,8 @@ export function kubeconfigYaml(url: string, contextName = "crd-state-metrics-sim
     `- name: ${contextName}`,
     "  cluster:",
     `    server: ${url}`,
+    // client-node refuses plain-http servers unless TLS verification is explicitly off.
+    "    insecure-skip-tls-verify: true",
     "contexts:",
     `- name: ${contextName}`,
     "  context:",
