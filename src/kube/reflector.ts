@@ -343,6 +343,8 @@ export class Reflector {
             if (finished) return;
             events++;
             watchdog.refresh();
+            // Events flowing again means the last failure is over.
+            this.lastErr = undefined;
             this.apply(scope, event);
           },
           onDone: (error) => {
