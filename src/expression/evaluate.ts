@@ -20,6 +20,7 @@ import {
 } from "./values.js";
 
 const REGEX_CACHE_SIZE = 32;
+const NO_PARAMS: ReadonlyMap<string, unknown> = new Map();
 
 /** Regexes built from parameter values, kept per compiled expression (values repeat a lot). */
 export class RegexCache {
@@ -36,57 +37,71 @@ export class RegexCache {
   }
 }
 
-export function evaluate(
-  root: Node,
-  params: ReadonlyMap<string, unknown>,
-  maxSteps: number,
-  regexes: RegexCache,
-): unknown {
-  let steps = 0;
-  const budget: StepBudget = {
-    spend(n = 1) {
-      steps += n;
-      if (steps > maxSteps) throw new ExpressionError(`evaluation exceeded ${maxSteps} steps`);
-    },
-  };
-  const fail = (message: string, pos: number): ExpressionError =>
-    new ExpressionError(`${message} at ${pos}`, pos);
+/**
+ * One per compiled expression and reused across evaluations (allocating the closures per call
+ * was most of the cost of a small expression). Not re-entrant, and need not be: evaluation
+ * never calls back into user code.
+ */
+export class Evaluator implements StepBudget {
+  private steps = 0;
+  private params = NO_PARAMS;
+  private readonly regexes = new RegexCache();
 
-  const asBoolean = (node: Node, what: string): boolean => {
-    const v = visit(node);
+  constructor(
+    private readonly root: Node,
+    private readonly maxSteps: number,
+  ) {}
+
+  run(params: ReadonlyMap<string, unknown>): unknown {
+    this.params = params;
+    this.steps = 0;
+    try {
+      return this.visit(this.root);
+    } finally {
+      this.params = NO_PARAMS;
+    }
+  }
+
+  spend(n = 1): void {
+    this.steps += n;
+    if (this.steps > this.maxSteps) throw new ExpressionError(`evaluation exceeded ${this.maxSteps} steps`);
+  }
+
+  private asBoolean(node: Node, what: string): boolean {
+    const v = this.visit(node);
     const b = toBoolean(v);
     if (b === undefined) throw fail(`${what} expects a boolean, got ${describe(v)}`, node.pos);
     return b;
-  };
+  }
 
-  const visit = (node: Node): unknown => {
-    budget.spend();
+  private visit(node: Node): unknown {
+    this.spend();
     switch (node.type) {
       case "literal":
         return node.value;
       case "param":
-        return readParam(node.name, node.fields, node.pos);
+        return this.readParam(node.name, node.fields, node.pos);
       case "unary":
-        if (node.op === "!") return !asBoolean(node.operand, '"!"');
+        if (node.op === "!") return !this.asBoolean(node.operand, '"!"');
         {
-          const v = visit(node.operand);
+          const v = this.visit(node.operand);
           const n = toNumber(v);
           if (n === undefined) throw fail(`"-" expects a number, got ${describe(v)}`, node.pos);
           return -n;
         }
       case "binary":
-        return binary(node.op, visit(node.left), visit(node.right), node.pos);
+        return this.binary(node.op, this.visit(node.left), this.visit(node.right), node.pos);
       case "logical":
         if (node.op === "??") {
-          const l = visit(node.left);
-          return isNothing(l) ? visit(node.right) : l;
+          const l = this.visit(node.left);
+          return isNothing(l) ? this.visit(node.right) : l;
         }
-        if (node.op === "&&") return asBoolean(node.left, '"&&"') && asBoolean(node.right, '"&&"');
-        return asBoolean(node.left, '"||"') || asBoolean(node.right, '"||"');
+        if (node.op === "&&") return this.asBoolean(node.left, '"&&"') && this.asBoolean(node.right, '"&&"');
+        return this.asBoolean(node.left, '"||"') || this.asBoolean(node.right, '"||"');
       case "ternary":
-        return asBoolean(node.cond, '"? :"') ? visit(node.then) : visit(node.else);
+        return this.asBoolean(node.cond, '"? :"') ? this.visit(node.then) : this.visit(node.else);
       case "match": {
-        const subjectValue = visit(node.left);
+        const subjectValue = this.visit(node.left);
         const subject = toText(subjectValue);
         if (subject === undefined)
           throw fail(`${node.op} expects a string, got ${describe(subjectValue)}`, node.pos);
@@ -95,36 +110,36 @@ export function evaluate(
         }
         let re = node.regex;
         if (re === undefined) {
-          const pattern = visit(node.right);
+          const pattern = this.visit(node.right);
           if (typeof pattern !== "string") {
             throw fail(
               `the pattern of ${node.op} must be a string, got ${describe(pattern)}`,
               node.right.pos,
             );
           }
-          re = regexes.get(pattern, node.right.pos);
+          re = this.regexes.get(pattern, node.right.pos);
         }
         return re.test(subject) === (node.op === "=~");
       }
       case "in": {
-        const needle = visit(node.left);
+        const needle = this.visit(node.left);
         if (Array.isArray(node.items)) {
           for (const item of node.items as readonly Node[]) {
-            if (valuesEqual(needle, visit(item), budget)) return true;
+            if (valuesEqual(needle, this.visit(item), this)) return true;
           }
           return false;
         }
-        const hay = visit(node.items as Node);
+        const hay = this.visit(node.items as Node);
         if (!Array.isArray(hay)) throw fail(`IN expects a list, got ${describe(hay)}`, node.pos);
         for (const item of hay as readonly unknown[]) {
-          if (valuesEqual(needle, item, budget)) return true;
+          if (valuesEqual(needle, item, this)) return true;
         }
         return false;
       }
       case "call": {
         const fn = FUNCTIONS.get(node.name);
         if (fn === undefined) throw fail(`unknown function "${node.name}"`, node.pos);
-        const args = node.args.map(visit);
+        const args = node.args.map((a) => this.visit(a));
         try {
           return fn.call(args);
         } catch (e) {
@@ -139,32 +154,32 @@ export function evaluate(
         }
       }
     }
-  };
+  }
 
-  const readParam = (name: string, fields: readonly string[], pos: number): unknown => {
-    if (!params.has(name)) throw fail(`unknown parameter "${name}"`, pos);
-    let v = params.get(name);
+  private readParam(name: string, fields: readonly string[], pos: number): unknown {
+    if (!this.params.has(name)) throw fail(`unknown parameter "${name}"`, pos);
+    let v = this.params.get(name);
     if (v === undefined) v = ABSENT;
     for (const f of fields) {
-      budget.spend();
+      this.spend();
       if (isNothing(v)) return ABSENT;
       if (!isPlainMap(v)) throw fail(`cannot read field "${f}" of ${describe(v)}`, pos);
       v = readOwn(v, f);
     }
     return v;
-  };
+  }
 
-  const binary = (op: BinaryOp, l: unknown, r: unknown, pos: number): unknown => {
+  private binary(op: BinaryOp, l: unknown, r: unknown, pos: number): unknown {
     switch (op) {
       case "==":
-        return valuesEqual(l, r, budget);
+        return valuesEqual(l, r, this);
       case "!=":
-        return !valuesEqual(l, r, budget);
+        return !valuesEqual(l, r, this);
       case "<":
       case ">":
       case "<=":
       case ">=":
-        return compare(op, l, r, pos);
+        return this.compare(op, l, r, pos);
       case "+": {
         const ln = toNumber(l);
         const rn = toNumber(r);
@@ -196,9 +211,9 @@ export function evaluate(
         }
       }
     }
-  };
+  }
 
-  const compare = (op: "<" | ">" | "<=" | ">=", l: unknown, r: unknown, pos: number): boolean => {
+  private compare(op: "<" | ">" | "<=" | ">=", l: unknown, r: unknown, pos: number): boolean {
     const ln = toNumber(l);
     const rn = toNumber(r);
     let a: number | string;
@@ -222,7 +237,9 @@ export function evaluate(
       case ">=":
         return a >= b;
     }
-  };
+  }
+}
 
-  return visit(root);
+function fail(message: string, pos: number): ExpressionError {
+  return new ExpressionError(`${message} at ${pos}`, pos);
 }

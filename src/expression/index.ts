@@ -4,7 +4,7 @@
  * Nothing here evaluates JavaScript: sources are parsed into a tree and interpreted.
  */
 import { check } from "./check.js";
-import { evaluate, RegexCache } from "./evaluate.js";
+import { Evaluator } from "./evaluate.js";
 import { parse } from "./parser.js";
 import { ExpressionError } from "./values.js";
 
@@ -56,11 +56,11 @@ export function compileExpression(source: string, options: CompileOptions = {}):
       maxHeight: LIMITS.maxTreeHeight,
     }),
   );
-  const regexes = new RegexCache();
+  const evaluator = new Evaluator(tree, LIMITS.maxSteps);
   return {
     source,
     params,
-    evaluate: (bindings) => guard(() => evaluate(tree, bindings, LIMITS.maxSteps, regexes)),
+    evaluate: (bindings) => guard(() => evaluator.run(bindings)),
   };
 }
 
