@@ -186,7 +186,8 @@ describe("relativeToArray", () => {
     expect(relativeToArray(".status", ".metadata.status[*]")).toBeUndefined();
   });
 
-  it("throws on invalid paths", () => {
-    expect(() => relativeToArray(".a[", ".a[*].b")).toThrow(JsonPathError);
+  it("leaves invalid paths to be reported where they are compiled", () => {
+    expect(relativeToArray(".a[", ".a[*].b")).toBeUndefined();
+    expect(relativeToArray(".a", ".a[*].b[")).toBeUndefined();
   });
 });

@@ -9,7 +9,9 @@ import { printSteps } from "./print.js";
 import { compileReference } from "./translate.js";
 import { validatePath } from "./validate.js";
 
-export { JsonPathError } from "./errors.js";
+import { JsonPathError } from "./errors.js";
+
+export { JsonPathError };
 export { formatResults } from "./format.js";
 
 export interface CompiledPath {
@@ -38,11 +40,18 @@ export function compilePath(source: string): CompiledPath {
  * Row-relative paths (SPEC §3.2): when `path` begins with `<arrayPath>[*]`, the remainder as a
  * path to evaluate against one element (`"."` when nothing remains); otherwise undefined.
  * Paths are compared as syntax trees, so `{.a}`, `$.a` and `['a']` are the same prefix.
- * Throws JsonPathError if either path is invalid.
+ * Invalid paths give undefined: compiling each path on its own reports them, once, where they are.
  */
 export function relativeToArray(arrayPath: string, path: string): string | undefined {
-  const prefix = parseValidated(arrayPath).steps;
-  const steps = parseValidated(path).steps;
+  let prefix: PathAst["steps"];
+  let steps: PathAst["steps"];
+  try {
+    prefix = parseValidated(arrayPath).steps;
+    steps = parseValidated(path).steps;
+  } catch (err) {
+    if (err instanceof JsonPathError) return undefined;
+    throw err;
+  }
   if (steps.length <= prefix.length || steps[prefix.length]?.kind !== "each") return undefined;
   if (!stepsEqual(prefix, steps.slice(0, prefix.length))) return undefined;
   return printSteps(steps.slice(prefix.length + 1));
