@@ -38,9 +38,8 @@ export class RegexCache {
 }
 
 /**
- * One per compiled expression and reused across evaluations (allocating the closures per call
- * was most of the cost of a small expression). Not re-entrant, and need not be: evaluation
- * never calls back into user code.
+ * One per compiled expression and reused across evaluations, so a call allocates nothing but
+ * its result. Not re-entrant, and need not be: evaluation never calls back into expression code.
  */
 export class Evaluator implements StepBudget {
   private steps = 0;
