@@ -3,8 +3,11 @@ import { ExitCode } from "./exit.js";
 import { registerRender } from "./commands/render.js";
 import { registerLint } from "./commands/lint.js";
 import { registerSim } from "./commands/sim.js";
+import { registerServe } from "./commands/serve.js";
+import { registerDemo } from "./commands/demo.js";
+import { VERSION } from "../version.js";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** The whole command tree; commands register themselves from their own modules. */
 export function buildProgram(): Command {
@@ -16,7 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
-  for (const register of [registerRender, registerLint, registerSim]) {
+  for (const register of [registerServe, registerDemo, registerRender, registerLint, registerSim]) {
     const cmd = register(program);
     cmd.exitOverride();
   }

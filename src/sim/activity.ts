@@ -1,6 +1,6 @@
 import type { ApiServer } from "./server.js";
 import { goDuration, humanSize } from "./synthetic.js";
-import { getObject, getString, metadataOf, nameOf, namespaceOf, type JsonObject, type JsonValue } from "./types.js";
+import { getObject, getString, nameOf, namespaceOf, type JsonObject, type JsonValue } from "./types.js";
 
 /**
  * Live activity for `demo`: what a KubeStash operator does to its objects, compressed in time.
@@ -67,7 +67,13 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
     timers.add(t);
   };
 
-  const patchStatus = (apiVersion: string, kind: string, namespace: string, name: string, status: JsonObject): void => {
+  const patchStatus = (
+    apiVersion: string,
+    kind: string,
+    namespace: string,
+    name: string,
+    status: JsonObject,
+  ): void => {
     server.patch({ apiVersion, kind, namespace, name }, "merge", { status });
   };
 
@@ -86,19 +92,23 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
     });
     for (const storage of server.list(STORAGE, "BackupStorage")) {
       const st = getObject(storage, "status") ?? {};
-      const repos = Array.isArray(st.repositories) ? (st.repositories as JsonValue[]) : [];
+      const repos = Array.isArray(st.repositories) ? st.repositories : [];
       let total = 0;
       let touched = false;
-      const next = repos.map((r) => {
-        if (typeof r !== "object" || r === null || Array.isArray(r)) return r;
+      const next: JsonValue[] = [];
+      for (const r of repos) {
+        if (typeof r !== "object" || r === null || Array.isArray(r)) {
+          next.push(r);
+          continue;
+        }
         let s = parseHumanSize(getString(r, "size"));
         if (getString(r, "name") === repo && getString(r, "namespace") === namespace) {
           s += bytes;
           touched = true;
         }
         total += s;
-        return { ...r, size: humanSize(s) };
-      });
+        next.push({ ...r, size: humanSize(s) });
+      }
       if (touched) {
         patchStatus(STORAGE, "BackupStorage", namespaceOf(storage), nameOf(storage), {
           repositories: next,
@@ -109,7 +119,9 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
   }
 
   function backup(): void {
-    const configs = server.list(CORE, "BackupConfiguration").filter((bc) => getString(getObject(bc, "status"), "phase") === "Ready");
+    const configs = server
+      .list(CORE, "BackupConfiguration")
+      .filter((bc) => getString(getObject(bc, "status"), "phase") === "Ready");
     if (configs.length === 0) return;
     const bc = configs[Math.floor(rand() * configs.length)]!;
     const namespace = namespaceOf(bc);
@@ -122,26 +134,43 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
     const repos = Array.isArray(session.repositories) ? session.repositories : [];
     const repoEntry = repos[0];
     const repo =
-      (typeof repoEntry === "object" && repoEntry !== null && !Array.isArray(repoEntry) ? getString(repoEntry, "name") : undefined) ??
-      `${bcName}-repo`;
+      (typeof repoEntry === "object" && repoEntry !== null && !Array.isArray(repoEntry)
+        ? getString(repoEntry, "name")
+        : undefined) ?? `${bcName}-repo`;
     const target = getObject(spec, "target") ?? {};
     const stamp = Math.floor(Date.now() / 1000);
     const bsName = `${bcName}-${sessionName}-${stamp}`;
     const snapName = `${repo}-${bsName}`;
-    const appRef = { apiGroup: getString(target, "apiGroup") ?? "apps", kind: getString(target, "kind") ?? "StatefulSet", name: getString(target, "name") ?? bcName, namespace: getString(target, "namespace") ?? namespace };
+    const appRef = {
+      apiGroup: getString(target, "apiGroup") ?? "apps",
+      kind: getString(target, "kind") ?? "StatefulSet",
+      name: getString(target, "name") ?? bcName,
+      namespace: getString(target, "namespace") ?? namespace,
+    };
 
     server.create({
       apiVersion: CORE,
       kind: "BackupSession",
       metadata: { name: bsName, namespace, labels: { "kubestash.com/invoker-name": bcName } },
-      spec: { invoker: { apiGroup: "core.kubestash.com", kind: "BackupConfiguration", name: bcName }, session: sessionName },
+      spec: {
+        invoker: { apiGroup: "core.kubestash.com", kind: "BackupConfiguration", name: bcName },
+        session: sessionName,
+      },
       status: { phase: "Pending" },
     });
     server.create({
       apiVersion: STORAGE,
       kind: "Snapshot",
       metadata: { name: snapName, namespace, labels: { "kubestash.com/repo-name": repo } },
-      spec: { appRef, backupSession: bsName, repository: repo, session: sessionName, type: "FullBackup", version: "v1", deletionPolicy: "Delete" },
+      spec: {
+        appRef,
+        backupSession: bsName,
+        repository: repo,
+        session: sessionName,
+        type: "FullBackup",
+        version: "v1",
+        deletionPolicy: "Delete",
+      },
       status: { phase: "Pending" },
     });
     log(`activity: BackupSession ${namespace}/${bsName} Pending`);
@@ -154,7 +183,8 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
         [CORE, "BackupSession", old.session],
         [STORAGE, "Snapshot", old.snapshot],
       ] as const) {
-        if (server.get({ apiVersion, kind, namespace: old.namespace, name })) server.delete({ apiVersion, kind, namespace: old.namespace, name });
+        if (server.get({ apiVersion, kind, namespace: old.namespace, name }))
+          server.delete({ apiVersion, kind, namespace: old.namespace, name });
       }
     }
 
@@ -163,7 +193,14 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
       const snapRef = { name: snapName, phase: "Running", repository: repo, appRef };
       patchStatus(CORE, "BackupSession", namespace, bsName, {
         phase: "Running",
-        conditions: [condition("SnapshotsEnsured", "True", "SuccessfullyEnsuredSnapshots", "Snapshots have been ensured.")],
+        conditions: [
+          condition(
+            "SnapshotsEnsured",
+            "True",
+            "SuccessfullyEnsuredSnapshots",
+            "Snapshots have been ensured.",
+          ),
+        ],
         snapshots: [snapRef],
       });
       patchStatus(STORAGE, "Snapshot", namespace, snapName, { phase: "Running" });
@@ -177,7 +214,12 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
         phase,
         duration,
         conditions: [
-          condition("SnapshotsEnsured", "True", "SuccessfullyEnsuredSnapshots", "Snapshots have been ensured."),
+          condition(
+            "SnapshotsEnsured",
+            "True",
+            "SuccessfullyEnsuredSnapshots",
+            "Snapshots have been ensured.",
+          ),
           failed
             ? condition("BackupExecutorEnsured", "False", "FailedToEnsureBackupExecutor", "backup job failed")
             : condition("MetricsPushed", "True", "SuccessfullyPushedMetrics", "Metrics have been pushed."),
@@ -186,7 +228,9 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
       });
       patchStatus(STORAGE, "Snapshot", namespace, snapName, {
         phase,
-        ...(failed ? {} : { integrity: true, size: humanSize(bytes), snapshotTime: nowIso(), totalComponents: 1 }),
+        ...(failed
+          ? {}
+          : { integrity: true, size: humanSize(bytes), snapshotTime: nowIso(), totalComponents: 1 }),
       });
       if (!failed) growRepository(namespace, repo, bytes);
       log(`activity: BackupSession ${namespace}/${bsName} ${phase}`);
@@ -214,7 +258,8 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
     restores.push({ name, namespace });
     while (restores.length > history) {
       const old = restores.shift()!;
-      if (server.get({ apiVersion: CORE, kind: "RestoreSession", ...old })) server.delete({ apiVersion: CORE, kind: "RestoreSession", ...old });
+      if (server.get({ apiVersion: CORE, kind: "RestoreSession", ...old }))
+        server.delete({ apiVersion: CORE, kind: "RestoreSession", ...old });
     }
     const started = Date.now();
     later(2000, () => {
@@ -225,7 +270,14 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
       patchStatus(CORE, "RestoreSession", namespace, name, {
         phase: failed ? "Failed" : "Succeeded",
         duration: goDuration((Date.now() - started) / 1000),
-        conditions: [condition("RestoreExecutorEnsured", failed ? "False" : "True", failed ? "RestoreFailed" : "SuccessfullyEnsuredRestoreExecutor", failed ? "restore job failed" : "Restore executor ensured.")],
+        conditions: [
+          condition(
+            "RestoreExecutorEnsured",
+            failed ? "False" : "True",
+            failed ? "RestoreFailed" : "SuccessfullyEnsuredRestoreExecutor",
+            failed ? "restore job failed" : "Restore executor ensured.",
+          ),
+        ],
       });
     });
     log(`activity: RestoreSession ${namespace}/${name} Pending`);
@@ -251,5 +303,3 @@ export function startActivity(server: ApiServer, options: ActivityOptions = {}):
     },
   };
 }
-
-export { metadataOf };

@@ -1,0 +1,162 @@
+import type { Command } from "commander";
+import { CliError, ExitCode } from "../exit.js";
+import { collectPaths, option, parsePort } from "../options.js";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "../../log/logger.js";
+
+export interface ServeOptions {
+  kubeconfig?: string;
+  context?: string;
+  host: string;
+  port: number;
+  telemetryHost?: string;
+  telemetryPort: number;
+  config?: string[];
+  namespaces?: string[];
+  logLevel: string;
+  logFormat: string;
+}
+
+export function logSettings(opts: { logLevel: string; logFormat: string }): {
+  level: LogLevel;
+  format: LogFormat;
+} {
+  if (!(LOG_LEVELS as readonly string[]).includes(opts.logLevel)) {
+    throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${opts.logLevel}"`);
+  }
+  if (opts.logFormat !== "json" && opts.logFormat !== "text") {
+    throw new CliError(`--log-format must be "json" or "text", got "${opts.logFormat}"`);
+  }
+  return { level: opts.logLevel as LogLevel, format: opts.logFormat };
+}
+
+/** Stop cleanly on SIGTERM/SIGINT; a second signal exits at once. */
+export function onShutdownSignal(shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`crd-state-metrics: second ${signal}, exiting now\n`);
+      process.exit(ExitCode.runtime);
+    }
+    stopping = true;
+    shutdown()
+      .then(() => process.exit(ExitCode.ok))
+      .catch((err: unknown) => {
+        process.stderr.write(
+          `crd-state-metrics: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
+        process.exit(ExitCode.runtime);
+      });
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+}
+
+async function runServe(opts: ServeOptions): Promise<void> {
+  const logging = logSettings(opts);
+  // Loaded here, not at the top, so offline commands never pay for the Kubernetes client.
+  const [
+    { createLogger },
+    { loadConfigurations },
+    { ManifestError },
+    { formatDiagnostic },
+    { startExporter },
+    { VERSION },
+  ] = await Promise.all([
+    import("../../log/logger.js"),
+    import("../../config/load.js"),
+    import("../../config/manifests.js"),
+    import("../../config/types.js"),
+    import("../../exporter/exporter.js"),
+    import("../../version.js"),
+  ]);
+  const logger = createLogger(logging);
+  let fileConfigurations;
+  if (opts.config && opts.config.length > 0) {
+    try {
+      const loaded = await loadConfigurations(opts.config);
+      fileConfigurations = loaded.configurations;
+      for (const d of [...loaded.diagnostics, ...loaded.configurations.flatMap((c) => c.diagnostics)]) {
+        if (d.severity === "error") logger.error({ configuration: d.configuration }, formatDiagnostic(d));
+        else logger.warn({ configuration: d.configuration }, formatDiagnostic(d));
+      }
+      logger.info(
+        { count: fileConfigurations.length, paths: opts.config },
+        "loaded configurations from files",
+      );
+    } catch (err) {
+      if (err instanceof ManifestError) throw new CliError(`${err.file}: ${err.message}`);
+      throw err;
+    }
+  }
+  const kube = {
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+  };
+  let exporter;
+  try {
+    exporter = await startExporter({
+      kube,
+      logger,
+      version: VERSION,
+      host: opts.host,
+      port: opts.port,
+      ...(opts.telemetryHost ? { telemetryHost: opts.telemetryHost } : {}),
+      telemetryPort: opts.telemetryPort,
+      ...(fileConfigurations ? { fileConfigurations } : {}),
+      ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
+    });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.runtime);
+  }
+  onShutdownSignal(() => exporter.shutdown());
+}
+
+export function registerServe(program: Command): Command {
+  return program
+    .command("serve")
+    .description("run the exporter: watch MetricsConfigurations and their targets, serve /metrics")
+    .addOption(
+      option(
+        "--kubeconfig <path>",
+        "kubeconfig file (default: in-cluster, then $KUBECONFIG / ~/.kube/config)",
+      ),
+    )
+    .addOption(option("--context <name>", "kubeconfig context to use"))
+    .addOption(option("--host <address>", "address for the metrics and telemetry servers").default("0.0.0.0"))
+    .addOption(
+      option("--port <port>", "port of the state metrics server (/metrics)")
+        .argParser(parsePort)
+        .default(8080),
+    )
+    .addOption(option("--telemetry-host <address>", "address of the telemetry server (default: --host)"))
+    .addOption(
+      option("--telemetry-port <port>", "port of the exporter's own metrics")
+        .argParser(parsePort)
+        .default(8081),
+    )
+    .addOption(
+      option(
+        "-c, --config <path>",
+        "also load MetricsConfigurations from these files or directories (repeatable)",
+      ).argParser(collectPaths),
+    )
+    .addOption(
+      option(
+        "--namespaces <list>",
+        "watch namespaced targets only in these namespaces (comma-separated)",
+      ).argParser(collectPaths),
+    )
+    .addOption(option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`).default("info"))
+    .addOption(option("--log-format <format>", "json or text").default("json"))
+    .addHelpText(
+      "after",
+      `
+Endpoints: /metrics, /healthz, /livez, /readyz (503 until every target has listed once) and /
+on --port; the exporter's own metrics on --telemetry-port. SIGTERM or SIGINT: readiness goes
+503, watches stop, in-flight scrapes finish, exit 0. Every flag can also be set through
+CSM_<FLAG> (e.g. CSM_TELEMETRY_PORT=9091).`,
+    )
+    .action(async (opts: ServeOptions) => {
+      await runServe(opts);
+    });
+}

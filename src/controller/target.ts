@@ -1,0 +1,89 @@
+import { objectIdentity, renderObject, type EvaluationHooks } from "../engine/evaluate.js";
+import type { TargetPlan } from "../engine/plan.js";
+import type { KubeApi, KubeObject, ReflectorObserver, ReflectorOptions, ResourceRef } from "../kube/index.js";
+import { Reflector } from "../kube/index.js";
+import type { MetricStore } from "../store/store.js";
+
+export type ReflectorTuning = Pick<
+  ReflectorOptions,
+  "pageSize" | "watchTimeoutSeconds" | "watchdogSeconds" | "backoff"
+>;
+
+/**
+ * One watched target resource: a reflector whose events are rendered through the target's plan
+ * straight into the store. Objects are not kept — only their rendered fragments are.
+ */
+export class TargetRunner {
+  private readonly reflector: Reflector;
+
+  constructor(
+    readonly plan: TargetPlan,
+    readonly resource: ResourceRef,
+    private readonly store: MetricStore,
+    options: {
+      api: KubeApi;
+      hooks: EvaluationHooks;
+      observer: ReflectorObserver;
+      namespaces?: readonly string[];
+      tuning?: ReflectorTuning;
+    },
+  ) {
+    const storeKey = plan.key;
+    const render = (obj: KubeObject): void => {
+      const id = objectIdentity(obj);
+      if (!id) return;
+      store.upsert(storeKey, id, plan.families, renderObject(plan, obj, options.hooks));
+    };
+    this.reflector = new Reflector({
+      ...options.tuning,
+      api: options.api,
+      resource,
+      observer: options.observer,
+      ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
+      handler: {
+        relistStart: () => {
+          store.beginRelist(storeKey);
+        },
+        relistPage: (objects) => {
+          for (const obj of objects) render(obj);
+        },
+        relistDone: () => {
+          store.endRelist(storeKey);
+        },
+        upsert: render,
+        delete: (obj) => {
+          const id = objectIdentity(obj);
+          if (id) store.delete(storeKey, id);
+        },
+      },
+    });
+  }
+
+  get key(): string {
+    return this.reflector.key;
+  }
+
+  get hasSynced(): boolean {
+    return this.reflector.hasSynced;
+  }
+
+  get synced(): Promise<void> {
+    return this.reflector.synced;
+  }
+
+  get lastError(): string | undefined {
+    return this.reflector.lastError?.error.message;
+  }
+
+  start(): void {
+    this.reflector.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.reflector.stop();
+  }
+
+  objectCount(): number {
+    return this.store.objectCount(this.plan.key);
+  }
+}

@@ -1,0 +1,109 @@
+import type { CompiledConfiguration } from "../config/compiled.js";
+import { Controller } from "../controller/controller.js";
+import type { ReflectorTuning } from "../controller/target.js";
+import { createMetricsApp, createTelemetryApp, type Readiness } from "../http/app.js";
+import { listen, type RunningServer } from "../http/server.js";
+import { createKubeApi, type KubeConnectOptions } from "../kube/index.js";
+import type { Logger } from "../log/logger.js";
+import { MetricStore } from "../store/store.js";
+import { Telemetry } from "../telemetry/metrics.js";
+
+/**
+ * The exporter assembled: API client → controller → store → HTTP servers. `serve` and `demo`
+ * both run exactly this; only where the API server is differs.
+ */
+
+export interface ExporterOptions {
+  kube: KubeConnectOptions;
+  logger: Logger;
+  version: string;
+  host: string;
+  port: number;
+  telemetryHost?: string;
+  telemetryPort: number;
+  fileConfigurations?: readonly CompiledConfiguration[];
+  namespaces?: readonly string[];
+  tuning?: ReflectorTuning;
+  /** Bound on how long in-flight scrapes may run after SIGTERM. Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+export interface RunningExporter {
+  readonly controller: Controller;
+  readonly store: MetricStore;
+  readonly telemetry: Telemetry;
+  readonly metrics: RunningServer;
+  readonly telemetryServer: RunningServer;
+  /** Resolves once every target has listed once (the moment /readyz turns 200). */
+  whenReady(): Promise<void>;
+  /** Readiness fails, reflectors stop, in-flight scrapes finish (bounded), servers close. */
+  shutdown(): Promise<void>;
+}
+
+export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
+  const log = options.logger;
+  const api = createKubeApi({ userAgent: `crd-state-metrics/${options.version}`, ...options.kube });
+  const store = new MetricStore();
+  const telemetry = new Telemetry(options.version);
+  const controller = new Controller({
+    api,
+    store,
+    logger: log,
+    telemetry,
+    ...(options.fileConfigurations ? { fileConfigurations: options.fileConfigurations } : {}),
+    ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+  });
+  let shuttingDown = false;
+  const readiness: Readiness = {
+    pending: () => controller.pending(),
+    shuttingDown: () => shuttingDown,
+  };
+  const metricsApp = createMetricsApp(store, readiness, {
+    onScrape: (format, seconds) => {
+      telemetry.scrapeDuration.observe({ format }, seconds);
+    },
+  });
+  const telemetryApp = createTelemetryApp(telemetry.registry, readiness, () => {
+    controller.collect();
+  });
+  const metrics = await listen(metricsApp, options.port, options.host);
+  let telemetryServer: RunningServer;
+  try {
+    telemetryServer = await listen(
+      telemetryApp,
+      options.telemetryPort,
+      options.telemetryHost ?? options.host,
+    );
+  } catch (err) {
+    await metrics.close(0);
+    throw err;
+  }
+  log.info(
+    { url: `${metrics.url}/metrics`, telemetry: `${telemetryServer.url}/metrics`, apiServer: api.server },
+    "serving",
+  );
+  controller.start();
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    controller,
+    store,
+    telemetry,
+    metrics,
+    telemetryServer,
+    whenReady: () => controller.whenReady(),
+    shutdown: () => {
+      shutdownPromise ??= (async () => {
+        shuttingDown = true;
+        log.info("shutting down: readiness off, stopping watches, draining scrapes");
+        await controller.stop();
+        const grace = options.shutdownGraceMs ?? 10_000;
+        await Promise.all([metrics.close(grace), telemetryServer.close(grace)]);
+        api.close();
+        log.info("stopped");
+      })();
+      return shutdownPromise;
+    },
+  };
+}
