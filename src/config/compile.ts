@@ -418,8 +418,11 @@ function compileMetric(
     s.error(at, `needs "states" or "metricValue"`);
   }
 
-  for (const p of params) {
-    if (!usedParams.has(p.key)) s.warn(`${at}.params`, `parameter "${p.key}" is not used by any expression`);
+  // After an expression error the set of used parameters is unknown: say nothing rather than guess.
+  if (s.errors === 0) {
+    for (const p of params) {
+      if (!usedParams.has(p.key)) s.warn(`${at}.params`, `parameter "${p.key}" is not used by any expression`);
+    }
   }
 
   const identity = ["namespace", target.kind.toLowerCase()];
