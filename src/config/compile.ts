@@ -421,7 +421,8 @@ function compileMetric(
   // After an expression error the set of used parameters is unknown: say nothing rather than guess.
   if (s.errors === 0) {
     for (const p of params) {
-      if (!usedParams.has(p.key)) s.warn(`${at}.params`, `parameter "${p.key}" is not used by any expression`);
+      if (!usedParams.has(p.key))
+        s.warn(`${at}.params`, `parameter "${p.key}" is not used by any expression`);
     }
   }
 
