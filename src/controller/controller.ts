@@ -103,6 +103,8 @@ export class Controller {
   private plan: Plan = buildPlan([]);
   private queue: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** A reconcile is running: runners for new targets may not exist yet, so not ready. */
+  private reconciling = false;
   private stopped = false;
   private statusTimer: NodeJS.Timeout | undefined;
   private loggedNoCrd = false;
@@ -159,7 +161,7 @@ export class Controller {
     const out: string[] = [];
     if (!this.crds.hasSynced) out.push("customresourcedefinitions");
     if (this.configReflector && !this.configReflector.hasSynced) out.push("metricsconfigurations");
-    if (this.dirty) out.push("configuration changes");
+    if (this.dirty || this.reconciling) out.push("configuration changes");
     for (const r of this.runners.values()) if (!r.hasSynced) out.push(r.key);
     return out;
   }
@@ -257,7 +259,12 @@ export class Controller {
       .then(async () => {
         await this.crds.synced;
         this.dirty = false;
-        await this.reconcile();
+        this.reconciling = true;
+        try {
+          await this.reconcile();
+        } finally {
+          this.reconciling = false;
+        }
       })
       .catch((err: unknown) => {
         this.log.error({ err: err instanceof Error ? err.message : String(err) }, "reconcile failed");
