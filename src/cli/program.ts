@@ -5,6 +5,7 @@ import { registerLint } from "./commands/lint.js";
 import { registerSim } from "./commands/sim.js";
 import { registerServe } from "./commands/serve.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerRbac } from "./commands/rbac.js";
 import { VERSION } from "../version.js";
 
 export { VERSION };
@@ -19,7 +20,14 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
-  for (const register of [registerServe, registerDemo, registerRender, registerLint, registerSim]) {
+  for (const register of [
+    registerServe,
+    registerDemo,
+    registerRender,
+    registerLint,
+    registerRbac,
+    registerSim,
+  ]) {
     const cmd = register(program);
     cmd.exitOverride();
   }
