@@ -21,11 +21,11 @@ const sessions = server.list(API_VERSION, "BackupSession").map((o) => {
 
 /** One merge patch per object, in slices so the watch streams flow while it runs. */
 async function burst(args: unknown): Promise<{ sent: number; ms: number }> {
-  const { count, tag } = args as { count: number; tag: string };
+  const { count, tag, offset = 0 } = args as { count: number; tag: string; offset?: number };
   const t0 = performance.now();
   let sent = 0;
   for (let i = 0; i < count; i++) {
-    const target = sessions[i % sessions.length];
+    const target = sessions[(offset + i) % sessions.length];
     if (!target) break;
     server.patch({ apiVersion: API_VERSION, kind: "BackupSession", ...target }, "merge", {
       spec: { session: `${tag}${Date.now()}-${i}` },

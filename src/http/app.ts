@@ -4,7 +4,7 @@ import express, { type Express, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
 import { CONTENT_TYPE } from "../exposition/format.js";
 import { negotiateFormat } from "../exposition/negotiate.js";
-import { streamExposition, type ExpositionSource } from "./scrape.js";
+import { streamChunks, streamExposition, type ExpositionSource } from "./scrape.js";
 
 export interface Readiness {
   /** Empty when ready; otherwise what is still missing, for the /readyz body. */
@@ -89,13 +89,20 @@ export function createMetricsApp(
       abort.abort();
     });
     let out: Writable = res;
-    if (gzip) {
-      res.setHeader("Content-Encoding", "gzip");
-      const z = createGzip({ level: 1 });
-      z.pipe(res);
-      out = z;
+    if (gzip) res.setHeader("Content-Encoding", "gzip");
+    let streamed: Promise<number>;
+    if (source.chunks) {
+      // Ready Buffers (gzip members when compressing): nothing is encoded per scrape.
+      streamed = streamChunks(source.chunks(format, gzip), res, abort.signal);
+    } else {
+      if (gzip) {
+        const z = createGzip({ level: 1 });
+        z.pipe(res);
+        out = z;
+      }
+      streamed = streamExposition(source, format, out, abort.signal);
     }
-    streamExposition(source, format, out, abort.signal)
+    streamed
       .then((bytes) => {
         out.end();
         observer.onScrape?.(format, (performance.now() - started) / 1000, bytes);

@@ -6,6 +6,11 @@ import type { ExpositionFormat } from "../exposition/format.js";
 /** Anything that yields the exposition in pieces (the store does). */
 export interface ExpositionSource {
   exposition(format: ExpositionFormat): Iterable<string>;
+  /**
+   * The same bytes as ready Buffers; with `gzip`, each one a complete gzip member (members
+   * concatenate into one valid gzip stream). Preferred by the server when present.
+   */
+  chunks?(format: ExpositionFormat, gzip: boolean): Iterable<Buffer>;
 }
 
 /** Bytes gathered before each write: large enough to amortise syscalls, small enough to stream. */
@@ -45,5 +50,53 @@ export async function streamExposition(
     }
   }
   await flush();
+  return bytes;
+}
+
+/** Buffers smaller than this are gathered (headers, small gzip members) before a write. */
+const SMALL_CHUNK = 16 * 1024;
+
+/**
+ * Write ready Buffers into `out` as they come, gathering small ones, honouring backpressure and
+ * yielding to the event loop at least every YIELD_EVERY_MS. Nothing is copied but small pieces;
+ * concurrent scrapes share the same Buffers. Returns the bytes written.
+ */
+export async function streamChunks(
+  chunks: Iterable<Buffer>,
+  out: Writable,
+  signal?: AbortSignal,
+): Promise<number> {
+  let bytes = 0;
+  let small: Buffer[] = [];
+  let smallBytes = 0;
+  let lastYield = performance.now();
+  const write = async (buf: Buffer): Promise<void> => {
+    bytes += buf.length;
+    if (!out.write(buf)) await once(out, "drain", signal ? { signal } : {});
+  };
+  const flushSmall = async (): Promise<void> => {
+    if (smallBytes === 0) return;
+    const joined = small.length === 1 ? small[0]! : Buffer.concat(small, smallBytes);
+    small = [];
+    smallBytes = 0;
+    await write(joined);
+  };
+  for (const chunk of chunks) {
+    if (signal?.aborted) return bytes;
+    if (chunk.length < SMALL_CHUNK) {
+      small.push(chunk);
+      smallBytes += chunk.length;
+      if (smallBytes < CHUNK_BYTES) continue;
+      await flushSmall();
+    } else {
+      await flushSmall();
+      await write(chunk);
+    }
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+      await yieldToLoop();
+      lastYield = performance.now();
+    }
+  }
+  await flushSmall();
   return bytes;
 }
