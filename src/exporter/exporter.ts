@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CompiledConfiguration } from "../config/compiled.js";
 import { Controller } from "../controller/controller.js";
 import type { ReflectorTuning } from "../controller/target.js";
@@ -40,6 +41,38 @@ export interface RunningExporter {
   shutdown(): Promise<void>;
 }
 
+/** Count /metrics requests in flight on a server, so shutdown can wait for them. */
+function trackScrapes(running: RunningServer): {
+  inFlight(): number;
+  drained(timeoutMs: number): Promise<void>;
+} {
+  let inFlight = 0;
+  const waiters = new Set<() => void>();
+  running.server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (!req.url?.startsWith("/metrics")) return;
+    inFlight++;
+    res.once("close", () => {
+      inFlight--;
+      if (inFlight === 0) for (const w of [...waiters]) w();
+    });
+  });
+  return {
+    inFlight: () => inFlight,
+    drained: (timeoutMs) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const done = (): void => {
+              clearTimeout(timer);
+              waiters.delete(done);
+              resolve();
+            };
+            const timer = setTimeout(done, timeoutMs);
+            waiters.add(done);
+          }),
+  };
+}
+
 export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
   const log = options.logger;
   const api = createKubeApi({ userAgent: `crd-state-metrics/${options.version}`, ...options.kube });
@@ -68,6 +101,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     controller.collect();
   });
   const metrics = await listen(metricsApp, options.port, options.host);
+  const scrapes = trackScrapes(metrics);
   let telemetryServer: RunningServer;
   try {
     telemetryServer = await listen(
@@ -96,10 +130,18 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     shutdown: () => {
       shutdownPromise ??= (async () => {
         shuttingDown = true;
-        log.info("shutting down: readiness off, stopping watches, draining scrapes");
-        await controller.stop();
+        log.info(
+          { inFlightScrapes: scrapes.inFlight() },
+          "shutting down: readiness off, stopping watches, draining scrapes",
+        );
         const grace = options.shutdownGraceMs ?? 10_000;
-        await Promise.all([metrics.close(grace), telemetryServer.close(grace)]);
+        const deadline = Date.now() + grace;
+        await controller.stop();
+        // Keep listening while scrapes drain, so /readyz can answer 503 rather than refuse the
+        // connection; then stop accepting and close what is left.
+        await scrapes.drained(Math.max(0, deadline - Date.now()));
+        const rest = Math.max(0, deadline - Date.now());
+        await Promise.all([metrics.close(rest), telemetryServer.close(rest)]);
         api.close();
         log.info("stopped");
       })();
