@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Faults } from "./faults.js";
-import { decodeBody, readBody, sendJson } from "./http.js";
+import { decodeBody, readBody, sendJson, streamList } from "./http.js";
 import type { Objects, PatchType } from "./objects.js";
 import { apiVersionFor, storageKey, type ResourceInfo } from "./registry.js";
 import { parseFieldSelector, parseLabelSelector, isEverything, matches, type Selector } from "./selectors.js";
 import { ApiError, errors, successStatus } from "./status.js";
-import type { Entry, Store } from "./store.js";
+import type { Entry, Store, Stored } from "./store.js";
 import { toTable, wantsTable } from "./table.js";
 import { getObject, getString, isObject, metadataOf, type JsonObject, type KubeObject } from "./types.js";
 import { WatchStream } from "./watch.js";
@@ -253,11 +253,11 @@ export class ResourceHandlers {
     const delay = this.ctx.faults.listDelay(info);
     if (delay > 0) await sleep(delay);
     const everything = isEverything(selector);
-    const items: KubeObject[] = [];
+    const picked: Stored[] = [];
     let pos = offset;
-    while (pos < entries.length && (limit === 0 || items.length < limit)) {
+    while (pos < entries.length && (limit === 0 || picked.length < limit)) {
       const e = entries[pos++]!;
-      if (everything || matches(e.obj, selector)) items.push(this.ctx.objects.present(info, version, e.obj));
+      if (everything || matches(e.value.obj, selector)) picked.push(e.value);
     }
     const metadata: JsonObject = { resourceVersion: String(rv) };
     if (pos < entries.length) {
@@ -268,15 +268,22 @@ export class ResourceHandlers {
       this.ctx.store.releaseSnapshot(snapshotId);
     }
     if (wantsTable(req.headers.accept)) {
-      sendJson(res, 200, toTable(info, version, items, metadata));
+      const objects = picked.map((s) => this.ctx.objects.present(info, version, s.obj));
+      sendJson(res, 200, toTable(info, version, objects, metadata));
       return;
     }
-    sendJson(res, 200, {
-      kind: info.listKind,
-      apiVersion: apiVersionFor(info.group, version),
-      metadata,
-      items,
-    });
+    const head = { kind: info.listKind, apiVersion: apiVersionFor(info.group, version), metadata };
+    await streamList(
+      res,
+      head,
+      picked.map((s) => this.jsonOf(info, version, s)),
+    );
+  }
+
+  /** The stored text when the version matches, else a re-serialised presentation. */
+  private jsonOf(info: ResourceInfo, version: string, stored: Stored): string {
+    if (stored.apiVersion === apiVersionFor(info.group, version)) return stored.json;
+    return JSON.stringify(this.ctx.objects.present(info, version, stored.obj));
   }
 
   private watch(route: Route, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
@@ -303,6 +310,7 @@ export class ResourceHandlers {
         maxQueue: this.ctx.maxWatchQueue,
         currentResourceVersion: () => this.ctx.store.resourceVersion,
         present: (o) => this.ctx.objects.present(info, route.version, o),
+        json: (s) => this.jsonOf(info, route.version, s),
       },
       (w) => this.ctx.watches.delete(w),
     );

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
 import { decodeProtobuf } from "./protobuf.js";
 import { ApiError, errors } from "./status.js";
@@ -51,6 +52,52 @@ export function sendJson(
     ...headers,
   });
   res.end(text);
+}
+
+/** Objects per write when streaming a list; bounds the time spent in one tick. */
+const STREAM_BATCH = 100;
+
+/**
+ * Write a list body item by item, yielding to the event loop between batches and waiting for
+ * the socket to drain, so a page of thousands of objects never stalls other requests.
+ */
+export async function streamList(
+  res: ServerResponse,
+  head: JsonObject,
+  items: readonly string[],
+): Promise<void> {
+  const prefix = JSON.stringify(head);
+  const open = `${prefix.slice(0, -1)}${prefix.length > 2 ? "," : ""}"items":[`;
+  if (items.length <= STREAM_BATCH) {
+    const text = `${open}${items.join(",")}]}`;
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Content-Length": Buffer.byteLength(text),
+      "Cache-Control": "no-cache, private",
+    });
+    res.end(text);
+    return;
+  }
+  res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
+  res.write(open);
+  for (let i = 0; i < items.length; i += STREAM_BATCH) {
+    if (res.destroyed) return;
+    const ok = res.write(`${i === 0 ? "" : ","}${items.slice(i, i + STREAM_BATCH).join(",")}`);
+    await (ok ? yieldToLoop() : drained(res));
+  }
+  res.end("]}");
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 export function sendError(res: ServerResponse, err: ApiError): void {

@@ -77,14 +77,14 @@ export class Objects {
   }
 
   get(info: ResourceInfo, namespace: string, name: string): KubeObject {
-    const obj = this.store.get(storageKey(info), objectKey(info.namespaced ? namespace : "", name));
-    if (!obj) throw errors.notFound(info.group, info.plural, name);
-    return obj;
+    const stored = this.store.get(storageKey(info), objectKey(info.namespaced ? namespace : "", name));
+    if (!stored) throw errors.notFound(info.group, info.plural, name);
+    return stored.obj;
   }
 
   list(info: ResourceInfo, namespace: string, selector: Selector): KubeObject[] {
     const entries = this.store.entries(storageKey(info), info.namespaced ? namespace : "");
-    const all = entries.map((e) => e.obj);
+    const all = entries.map((e) => e.value.obj);
     return isEverything(selector) ? all : all.filter((o) => matches(o, selector));
   }
 
@@ -301,7 +301,8 @@ export class Objects {
       next = incoming;
       next.apiVersion = old.apiVersion ?? next.apiVersion ?? null;
       next.kind = info.kind;
-      const meta = isObject(next.metadata) ? next.metadata : {};
+      // A fresh metadata map: patches share untouched subtrees with the stored object.
+      const meta: JsonObject = isObject(next.metadata) ? { ...next.metadata } : {};
       next.metadata = meta;
       for (const k of [
         "uid",
@@ -333,7 +334,7 @@ export class Objects {
     if (meta.deletionTimestamp && (!Array.isArray(finalizers) || finalizers.length === 0)) {
       return this.remove(info, key, next, old);
     }
-    const stored = this.store.commit(resource, key, "MODIFIED", next, old);
+    const stored = this.store.commit(resource, key, "MODIFIED", next);
     if (resource === `${CRD_GROUP}/customresourcedefinitions`) this.serveCrd(stored);
     return stored;
   }
@@ -366,7 +367,7 @@ export class Objects {
         metadata: { ...meta, deletionTimestamp: rfc3339(new Date()), deletionGracePeriodSeconds: 0 },
       };
       if (opts.dryRun) return next;
-      return this.store.commit(storageKey(info), key, "MODIFIED", next, old);
+      return this.store.commit(storageKey(info), key, "MODIFIED", next);
     }
     const final: KubeObject = { ...old, metadata: { ...meta } };
     if (opts.dryRun) return final;
@@ -381,17 +382,11 @@ export class Objects {
       for (const r of this.registry.all()) {
         if (!r.namespaced) continue;
         for (const e of this.store.entries(storageKey(r), ns)) {
-          this.store.commit(
-            storageKey(r),
-            e.key,
-            "DELETED",
-            { ...e.obj, metadata: { ...metadataOf(e.obj) } },
-            e.obj,
-          );
+          this.store.commit(storageKey(r), e.key, "DELETED", e.value.obj);
         }
       }
     }
-    const deleted = this.store.commit(resource, key, "DELETED", final, old);
+    const deleted = this.store.commit(resource, key, "DELETED", final);
     if (resource === `${CRD_GROUP}/customresourcedefinitions`) this.unserveCrd(old);
     return deleted;
   }
@@ -463,7 +458,7 @@ export class Objects {
     if (!info) return;
     const resource = storageKey(info);
     for (const e of this.store.entries(resource)) {
-      this.store.commit(resource, e.key, "DELETED", { ...e.obj, metadata: { ...metadataOf(e.obj) } }, e.obj);
+      this.store.commit(resource, e.key, "DELETED", e.value.obj);
     }
     this.registry.remove(info.group, info.plural);
     this.store.dropResource(resource);

@@ -70,6 +70,7 @@ export interface ApiServer {
   readonly resourceVersion: string;
   /** Open watch streams, for tests that wait for a client to (re)connect. */
   readonly openWatches: number;
+  /** Every object returned below is a fresh copy the caller may change freely. */
   /** Create with trusted semantics: status kept, missing namespaces created. */
   create(obj: KubeObject): KubeObject;
   /** Replace an object; a `metadata.resourceVersion` in `obj` is checked as by PUT. */
@@ -333,12 +334,18 @@ class SimServer implements ApiServer {
 
   create(obj: KubeObject): KubeObject {
     const info = this.infoFor(getString(obj, "apiVersion") ?? "", getString(obj, "kind") ?? "");
-    return clone(this.objects.create(info, namespaceOf(obj), obj, { trusted: true }));
+    return this.objects.create(info, namespaceOf(obj), obj, { trusted: true });
+  }
+
+  /** Bulk loading of freshly generated objects: no defensive copies in or out. */
+  adopt(obj: KubeObject): void {
+    const info = this.infoFor(getString(obj, "apiVersion") ?? "", getString(obj, "kind") ?? "");
+    this.objects.create(info, namespaceOf(obj), obj, { trusted: true, adopt: true });
   }
 
   update(obj: KubeObject): KubeObject {
     const info = this.infoFor(getString(obj, "apiVersion") ?? "", getString(obj, "kind") ?? "");
-    return clone(this.objects.update(info, namespaceOf(obj), nameOf(obj), obj, { trusted: true }));
+    return this.objects.update(info, namespaceOf(obj), nameOf(obj), obj, { trusted: true });
   }
 
   upsert(obj: KubeObject): KubeObject {
@@ -352,29 +359,24 @@ class SimServer implements ApiServer {
     const meta = metadataOf(next);
     delete meta.resourceVersion;
     next.metadata = meta;
-    return clone(this.objects.update(info, namespaceOf(obj), nameOf(obj), next, { trusted: true }));
+    return this.objects.update(info, namespaceOf(obj), nameOf(obj), next, { trusted: true });
   }
 
   patch(ref: ObjectRef, type: PatchType, patch: unknown): KubeObject {
     const info = this.infoFor(ref.apiVersion, ref.kind);
-    return clone(this.objects.patch(info, ref.namespace ?? "", ref.name, type, patch, { trusted: true }));
+    return this.objects.patch(info, ref.namespace ?? "", ref.name, type, patch, { trusted: true });
   }
 
   delete(ref: ObjectRef): KubeObject {
     const info = this.infoFor(ref.apiVersion, ref.kind);
-    return clone(this.objects.delete(info, ref.namespace ?? "", ref.name));
+    return this.objects.delete(info, ref.namespace ?? "", ref.name);
   }
 
   get(ref: ObjectRef): KubeObject | undefined {
     const info = this.infoFor(ref.apiVersion, ref.kind);
     try {
-      return clone(
-        this.objects.present(
-          info,
-          splitApiVersion(ref.apiVersion).version,
-          this.objects.get(info, ref.namespace ?? "", ref.name),
-        ),
-      );
+      const version = splitApiVersion(ref.apiVersion).version;
+      return this.objects.present(info, version, this.objects.get(info, ref.namespace ?? "", ref.name));
     } catch (err) {
       if (err instanceof ApiError && err.code === 404) return undefined;
       throw err;
@@ -386,7 +388,7 @@ class SimServer implements ApiServer {
     const version = splitApiVersion(apiVersion).version;
     return this.objects
       .list(info, namespace, { labels: [], fields: [] })
-      .map((o) => clone(this.objects.present(info, version, o)));
+      .map((o) => this.objects.present(info, version, o));
   }
 
   load(objects: Iterable<KubeObject>): number {
@@ -430,7 +432,7 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ap
       ),
     );
     // Objects are generated in key order per resource, so every insert is an append.
-    for (const obj of generateKubeStashEstate(options.synthetic, options.syntheticSeed ?? 1)) sim.create(obj);
+    for (const obj of generateKubeStashEstate(options.synthetic, options.syntheticSeed ?? 1)) sim.adopt(obj);
   }
   await sim.listen();
   return sim;

@@ -1,7 +1,28 @@
 import { randomBytes } from "node:crypto";
-import { isObject, metadataOf, type KubeObject } from "./types.js";
+import { getString, isObject, metadataOf, namespaceOf, type KubeObject } from "./types.js";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+
+/**
+ * A stored object kept as its JSON text. Lists and watches send that text as is, and 100k
+ * objects are 100k strings rather than millions of small heap objects, which keeps garbage
+ * collection pauses short. Reading parses a fresh copy the caller owns.
+ */
+export class Stored {
+  constructor(
+    readonly json: string,
+    readonly apiVersion: string,
+    readonly namespace: string,
+  ) {}
+
+  static of(obj: KubeObject): Stored {
+    return new Stored(JSON.stringify(obj), getString(obj, "apiVersion") ?? "", namespaceOf(obj));
+  }
+
+  get obj(): KubeObject {
+    return JSON.parse(this.json) as KubeObject;
+  }
+}
 
 /** One committed change; `previous` lets filtered watches turn a change into ADDED/DELETED. */
 export interface StoreEvent {
@@ -9,13 +30,13 @@ export interface StoreEvent {
   type: EventType;
   resource: string;
   key: string;
-  object: KubeObject;
-  previous?: KubeObject;
+  object: Stored;
+  previous?: Stored;
 }
 
 export interface Entry {
   key: string;
-  obj: KubeObject;
+  value: Stored;
 }
 
 /** A list frozen at one resourceVersion so that `continue` pages stay consistent. */
@@ -53,20 +74,20 @@ function lowerBound(entries: readonly Entry[], key: string): number {
 class Bucket {
   entries: Entry[] = [];
 
-  get(key: string): KubeObject | undefined {
+  get(key: string): Stored | undefined {
     const i = lowerBound(this.entries, key);
     const e = this.entries[i];
-    return e?.key === key ? e.obj : undefined;
+    return e?.key === key ? e.value : undefined;
   }
 
-  set(key: string, obj: KubeObject): void {
+  set(key: string, value: Stored): void {
     const last = this.entries[this.entries.length - 1];
     if (!last || last.key < key) {
-      this.entries.push({ key, obj });
+      this.entries.push({ key, value });
       return;
     }
     const i = lowerBound(this.entries, key);
-    const entry = { key, obj };
+    const entry = { key, value };
     if (this.entries[i]?.key === key) this.entries[i] = entry;
     else this.entries.splice(i, 0, entry);
   }
@@ -133,7 +154,7 @@ export class Store {
     return this.floor;
   }
 
-  get(resource: string, key: string): KubeObject | undefined {
+  get(resource: string, key: string): Stored | undefined {
     return this.buckets.get(resource)?.get(key);
   }
 
@@ -149,10 +170,10 @@ export class Store {
   }
 
   /**
-   * Stamp the next resourceVersion on `obj` (a fresh object owned by the store from now on),
-   * store or remove it, record the event and tell every subscriber before returning.
+   * Stamp the next resourceVersion on `obj`, store (a serialised copy of) it or remove it,
+   * record the event and tell every subscriber before returning `obj`.
    */
-  commit(resource: string, key: string, type: EventType, obj: KubeObject, previous?: KubeObject): KubeObject {
+  commit(resource: string, key: string, type: EventType, obj: KubeObject): KubeObject {
     this.rv += 1;
     const meta = metadataOf(obj);
     meta.resourceVersion = String(this.rv);
@@ -162,9 +183,11 @@ export class Store {
       bucket = new Bucket();
       this.buckets.set(resource, bucket);
     }
+    const previous = bucket.get(key);
+    const stored = Stored.of(obj);
     if (type === "DELETED") bucket.delete(key);
-    else bucket.set(key, obj);
-    const event: StoreEvent = { rv: this.rv, type, resource, key, object: obj };
+    else bucket.set(key, stored);
+    const event: StoreEvent = { rv: this.rv, type, resource, key, object: stored };
     if (previous) event.previous = previous;
     this.record(event);
     for (const s of [...this.subscribers]) s(event);

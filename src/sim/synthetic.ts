@@ -116,8 +116,14 @@ interface Ctx {
 }
 
 function uuid(rand: () => number): string {
-  const hex = (n: number): string =>
-    Array.from({ length: n }, () => Math.floor(rand() * 16).toString(16)).join("");
+  const hex = (n: number): string => {
+    let s = "";
+    while (s.length < n)
+      s += Math.floor(rand() * 0x100000000)
+        .toString(16)
+        .padStart(8, "0");
+    return s.slice(0, n);
+  };
   return `${hex(8)}-${hex(4)}-4${hex(3)}-${"89ab"[Math.floor(rand() * 4)] ?? "8"}${hex(3)}-${hex(12)}`;
 }
 
@@ -125,16 +131,37 @@ function condition(type: string, reason: string, message: string, at: number): J
   return { lastTransitionTime: iso(at), message, reason, status: "True", type };
 }
 
+/**
+ * Objects of one kind have the same shape, so their fieldsV1 trees are computed once and
+ * shared: stored objects are never mutated in place, and sharing keeps 100k objects affordable.
+ */
+const fieldsCache = new Map<string, { spec: JsonObject; status: JsonObject }>();
+
+function sharedFields(obj: KubeObject): { spec: JsonObject; status: JsonObject } {
+  const key = typeof obj.kind === "string" ? obj.kind : "";
+  let f = fieldsCache.get(key);
+  if (!f) {
+    const meta = obj.metadata as JsonObject;
+    f = {
+      spec: {
+        "f:metadata": fieldsOf({ labels: meta.labels ?? {}, annotations: meta.annotations ?? {} }),
+        "f:spec": fieldsOf(obj.spec ?? {}),
+      },
+      status: { "f:status": fieldsOf(obj.status ?? {}) },
+    };
+    fieldsCache.set(key, f);
+  }
+  return f;
+}
+
 function withManagedFields(obj: KubeObject, at: number, specManager: string): KubeObject {
   const meta = obj.metadata as JsonObject;
+  const fields = sharedFields(obj);
   const managed: JsonValue[] = [
     {
       apiVersion: obj.apiVersion ?? null,
       fieldsType: "FieldsV1",
-      fieldsV1: {
-        "f:metadata": fieldsOf({ labels: meta.labels ?? {}, annotations: meta.annotations ?? {} }),
-        "f:spec": fieldsOf(obj.spec ?? {}),
-      },
+      fieldsV1: fields.spec,
       manager: specManager,
       operation: "Update",
       time: iso(at),
@@ -144,7 +171,7 @@ function withManagedFields(obj: KubeObject, at: number, specManager: string): Ku
     managed.push({
       apiVersion: obj.apiVersion ?? null,
       fieldsType: "FieldsV1",
-      fieldsV1: { "f:status": fieldsOf(obj.status) },
+      fieldsV1: fields.status,
       manager: "kubestash",
       operation: "Update",
       subresource: "status",

@@ -48,9 +48,9 @@ export function labelsOf(obj: JsonObject): Record<string, string> {
   return out;
 }
 
-/** Structured deep copy; JSON-shaped objects only, which is all the store holds. */
+/** Deep copy of JSON-shaped data; a JSON round trip is several times faster than structuredClone here. */
 export function clone<T extends JsonValue>(value: T): T {
-  return structuredClone(value);
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 export function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {

@@ -3,9 +3,9 @@ import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { apiVersionFor, storageKey, type ResourceInfo } from "./registry.js";
 import { isEverything, matches, type Selector } from "./selectors.js";
 import { errors, type ApiError } from "./status.js";
-import type { Entry, StoreEvent } from "./store.js";
+import type { Entry, Stored, StoreEvent } from "./store.js";
 import { toTable } from "./table.js";
-import { namespaceOf, type JsonObject, type KubeObject } from "./types.js";
+import type { JsonObject, KubeObject } from "./types.js";
 
 export interface WatchOptions {
   info: ResourceInfo;
@@ -21,13 +21,15 @@ export interface WatchOptions {
   maxQueue: number;
   currentResourceVersion: () => number;
   present: (obj: KubeObject) => KubeObject;
+  /** The JSON text of a stored object as this watch's version presents it. */
+  json: (stored: Stored) => string;
 }
 
-type Outgoing = { type: string; object: KubeObject };
+type Outgoing = { type: string; object: Stored };
 
 /** Lines are batched into one write, and the loop is yielded to between batches. */
-const BATCH_EVENTS = 200;
-const BATCH_BYTES = 512 * 1024;
+const BATCH_EVENTS = 40;
+const BATCH_BYTES = 256 * 1024;
 /** Bound on objects examined per batch when a selector filters most of them out. */
 const SCAN_LIMIT = 5000;
 
@@ -178,11 +180,11 @@ export class WatchStream {
 
   private translate(event: StoreEvent): Outgoing | undefined {
     const { namespace, selector } = this.options;
-    if (namespace && namespaceOf(event.object) !== namespace) return undefined;
+    if (namespace && event.object.namespace !== namespace) return undefined;
     if (isEverything(selector)) return { type: event.type, object: event.object };
-    const now = matches(event.object, selector);
+    const now = matches(event.object.obj, selector);
     if (event.type === "ADDED") return now ? { type: "ADDED", object: event.object } : undefined;
-    const before = event.previous !== undefined && matches(event.previous, selector);
+    const before = event.previous !== undefined && matches(event.previous.obj, selector);
     if (event.type === "DELETED")
       return now || before ? { type: "DELETED", object: event.object } : undefined;
     if (now && before) return { type: "MODIFIED", object: event.object };
@@ -192,16 +194,23 @@ export class WatchStream {
   }
 
   private line(out: Outgoing): string {
-    let object = this.options.present(out.object);
-    if (this.options.table) object = toTable(this.options.info, this.options.version, [object], {});
-    return `${JSON.stringify({ type: out.type, object })}\n`;
+    if (this.options.table) {
+      const table = toTable(
+        this.options.info,
+        this.options.version,
+        [this.options.present(out.object.obj)],
+        {},
+      );
+      return `${JSON.stringify({ type: out.type, object: table })}\n`;
+    }
+    return `{"type":"${out.type}","object":${this.options.json(out.object)}}\n`;
   }
 
   private next(): { out?: Outgoing; rv?: number } | undefined {
     if (this.initialIndex < this.initial.length) {
       const e = this.initial[this.initialIndex++]!;
-      if (isEverything(this.options.selector) || matches(e.obj, this.options.selector))
-        return { out: { type: "ADDED", object: e.obj } };
+      if (isEverything(this.options.selector) || matches(e.value.obj, this.options.selector))
+        return { out: { type: "ADDED", object: e.value } };
       return {};
     }
     const event = this.live.shift();
