@@ -3,6 +3,12 @@ import { CommanderError } from "commander";
 import { buildProgram, exitCodeForCommanderError } from "./program.js";
 import { reportFatal } from "./exit.js";
 
+// `crd-state-metrics render … | head` closes our stdout early; that is the reader's choice, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
