@@ -133,7 +133,11 @@ describe("load", () => {
         if (out.includes("READY")) resolve();
       });
     });
-    const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+    const exited = new Promise<number>((resolve) =>
+      child.on("exit", (code) => {
+        resolve(code ?? -1);
+      }),
+    );
     await ready;
     let done = 0;
     while (done < UPDATES) {
