@@ -19,6 +19,7 @@ import {
 } from "../kube/index.js";
 import type { Logger } from "../log/logger.js";
 import type { MetricStore } from "../store/store.js";
+import type { ShardSpec } from "../shard/shard.js";
 import type { Telemetry } from "../telemetry/metrics.js";
 import {
   conditionsFor,
@@ -56,6 +57,8 @@ export interface ControllerOptions {
   tuning?: ReflectorTuning;
   /** Write status / Events for cluster configurations. Default true. */
   reportStatus?: boolean;
+  /** Keep only the objects this shard owns (docs/scaling.md). Default: unsharded. */
+  shard?: ShardSpec;
 }
 
 interface ClusterConfig {
@@ -110,6 +113,7 @@ export class Controller {
   private loggedNoCrd = false;
   private statusRound: Promise<void> | undefined;
   private statusAgain = false;
+  private shard: ShardSpec | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.api = options.api;
@@ -117,6 +121,7 @@ export class Controller {
     this.log = options.logger;
     this.telemetry = options.telemetry;
     this.files = options.fileConfigurations ?? [];
+    this.shard = options.shard;
     this.discovery = new Discovery(options.api);
     this.observer = this.makeObserver();
     this.hooks = this.makeHooks();
@@ -154,6 +159,18 @@ export class Controller {
       this.configReflector?.stop(),
       ...[...this.runners.values()].map((r) => r.stop()),
     ]);
+  }
+
+  /**
+   * A new shard assignment (the StatefulSet scaled): every target relists under the new filter.
+   * Series of objects still owned stay served throughout; those now owned elsewhere go at the
+   * end of the relist.
+   */
+  setShard(shard: ShardSpec): void {
+    if (this.shard?.index === shard.index && this.shard.total === shard.total) return;
+    this.shard = shard;
+    this.log.info({ shard: shard.index, totalShards: shard.total }, "shard assignment changed; relisting");
+    this.schedule();
   }
 
   /** What readiness still waits for (SPEC §7): empty when every resolvable target has listed. */
@@ -364,6 +381,7 @@ export class Controller {
       this.unresolved.delete(key);
       const unchanged =
         running &&
+        running.shard === this.shard &&
         this.sameResource(running.resource, resolved) &&
         running.plan.metrics.length === targetPlan.metrics.length &&
         running.plan.metrics.every(
@@ -377,6 +395,7 @@ export class Controller {
         observer: this.observer,
         ...(this.options.namespaces ? { namespaces: this.options.namespaces } : {}),
         ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
+        ...(this.shard ? { shard: this.shard } : {}),
       });
       this.runners.set(key, runner);
       runner.start();

@@ -3,6 +3,7 @@ import type { TargetPlan } from "../engine/plan.js";
 import type { KubeApi, KubeObject, ReflectorObserver, ReflectorOptions, ResourceRef } from "../kube/index.js";
 import { Reflector } from "../kube/index.js";
 import type { MetricStore } from "../store/store.js";
+import { owns, type ShardSpec } from "../shard/shard.js";
 
 export type ReflectorTuning = Pick<
   ReflectorOptions,
@@ -15,6 +16,8 @@ export type ReflectorTuning = Pick<
  */
 export class TargetRunner {
   private readonly reflector: Reflector;
+  /** The shard this runner filters for (undefined: unsharded). */
+  readonly shard: ShardSpec | undefined;
 
   constructor(
     readonly plan: TargetPlan,
@@ -26,12 +29,21 @@ export class TargetRunner {
       observer: ReflectorObserver;
       namespaces?: readonly string[];
       tuning?: ReflectorTuning;
+      /** Keep only the objects this shard owns (filtered here, where objects enter). */
+      shard?: ShardSpec;
     },
   ) {
     const storeKey = plan.key;
+    const shard = options.shard && options.shard.total > 1 ? options.shard : undefined;
+    this.shard = options.shard;
     const render = (obj: KubeObject): void => {
       const id = objectIdentity(obj);
       if (!id) return;
+      if (shard && !owns(shard, obj)) {
+        // Never rendered; the delete only matters if ownership moved here before a restart.
+        store.delete(storeKey, id);
+        return;
+      }
       store.upsert(storeKey, id, plan.families, renderObject(plan, obj, options.hooks));
     };
     this.reflector = new Reflector({

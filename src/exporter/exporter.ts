@@ -8,6 +8,8 @@ import { createKubeApi, type KubeConnectOptions } from "../kube/index.js";
 import type { Logger } from "../log/logger.js";
 import { MetricStore } from "../store/store.js";
 import { Telemetry } from "../telemetry/metrics.js";
+import { UNSHARDED, type ShardSpec } from "../shard/shard.js";
+import { StatefulSetShards } from "../shard/statefulset.js";
 
 /**
  * The exporter assembled: API client → controller → store → HTTP servers. `serve` and `demo`
@@ -27,6 +29,10 @@ export interface ExporterOptions {
   tuning?: ReflectorTuning;
   /** Bound on how long in-flight scrapes may run after SIGTERM. Default 10 s. */
   shutdownGraceMs?: number;
+  /** Static sharding (`--shard`, `--total-shards`); see docs/scaling.md. */
+  shard?: ShardSpec;
+  /** Automatic sharding from a StatefulSet (`--pod`, `--pod-namespace`). */
+  autoShard?: { pod: string; namespace: string };
 }
 
 export interface RunningExporter {
@@ -78,6 +84,11 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const api = createKubeApi({ userAgent: `crd-state-metrics/${options.version}`, ...options.kube });
   const store = new MetricStore();
   const telemetry = new Telemetry(options.version);
+  const setShardGauges = (spec: ShardSpec): void => {
+    telemetry.shardOrdinal.set(spec.index);
+    telemetry.totalShards.set(spec.total);
+  };
+  setShardGauges(options.shard ?? UNSHARDED);
   const controller = new Controller({
     api,
     store,
@@ -86,10 +97,28 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     ...(options.fileConfigurations ? { fileConfigurations: options.fileConfigurations } : {}),
     ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.shard ? { shard: options.shard } : {}),
   });
+  // Automatic sharding: nothing is listed before the StatefulSet says how many shards there are.
+  const auto = options.autoShard
+    ? new StatefulSetShards({
+        api,
+        pod: options.autoShard.pod,
+        namespace: options.autoShard.namespace,
+        ...(options.tuning ? { tuning: options.tuning } : {}),
+        onChange: (spec) => {
+          setShardGauges(spec);
+          log.info({ shard: spec.index, totalShards: spec.total }, "shard assignment from the StatefulSet");
+          controller.setShard(spec);
+        },
+      })
+    : undefined;
   let shuttingDown = false;
   const readiness: Readiness = {
-    pending: () => controller.pending(),
+    pending: () =>
+      auto && !auto.shard
+        ? [`statefulset ${options.autoShard?.namespace ?? ""}/${auto.statefulSet}`, ...controller.pending()]
+        : controller.pending(),
     shuttingDown: () => shuttingDown,
   };
   const metricsApp = createMetricsApp(store, readiness, {
@@ -117,7 +146,14 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     { url: `${metrics.url}/metrics`, telemetry: `${telemetryServer.url}/metrics`, apiServer: api.server },
     "serving",
   );
-  controller.start();
+  if (auto) {
+    auto.start();
+    void auto.first.then(() => {
+      controller.start();
+    });
+  } else {
+    controller.start();
+  }
 
   let shutdownPromise: Promise<void> | undefined;
   return {
@@ -126,7 +162,10 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     telemetry,
     metrics,
     telemetryServer,
-    whenReady: () => controller.whenReady(),
+    whenReady: async () => {
+      if (auto) await auto.first;
+      await controller.whenReady();
+    },
     shutdown: () => {
       shutdownPromise ??= (async () => {
         shuttingDown = true;
@@ -136,7 +175,7 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
         );
         const grace = options.shutdownGraceMs ?? 10_000;
         const deadline = Date.now() + grace;
-        await controller.stop();
+        await Promise.all([controller.stop(), auto?.stop()]);
         // Keep listening while scrapes drain, so /readyz can answer 503 rather than refuse the
         // connection; then stop accepting and close what is left.
         await scrapes.drained(Math.max(0, deadline - Date.now()));

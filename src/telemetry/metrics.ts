@@ -18,6 +18,8 @@ export class Telemetry {
   readonly duplicateSeriesTotal: Counter<"family">;
   readonly lastEventTimestamp: Gauge<"resource">;
   readonly scrapeDuration: Histogram<"format">;
+  readonly shardOrdinal: Gauge;
+  readonly totalShards: Gauge;
 
   constructor(version: string, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -94,6 +96,16 @@ export class Telemetry {
       help: "Time to serve one /metrics scrape of the state metrics.",
       labelNames: ["format"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.shardOrdinal = new Gauge({
+      name: `${p}shard_ordinal`,
+      help: "This replica's shard: it serves the objects whose uid hashes to this ordinal (0 when unsharded).",
+      registers,
+    });
+    this.totalShards = new Gauge({
+      name: `${p}total_shards`,
+      help: "Number of shards the objects are split across (1 when unsharded).",
       registers,
     });
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../exit.js";
-import { collectPaths, option, parsePort } from "../options.js";
+import { collectPaths, option, parseNonNegativeInt, parsePort } from "../options.js";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "../../log/logger.js";
 
 export interface ServeOptions {
@@ -14,6 +14,33 @@ export interface ServeOptions {
   namespaces?: string[];
   logLevel: string;
   logFormat: string;
+  shard?: number;
+  totalShards?: number;
+  pod?: string;
+  podNamespace?: string;
+}
+
+/** Static (`--shard`/`--total-shards`) or automatic (`--pod`/`--pod-namespace`) sharding; usage errors exit 2. */
+export function shardSettings(opts: Pick<ServeOptions, "shard" | "totalShards" | "pod" | "podNamespace">): {
+  shard?: { index: number; total: number };
+  autoShard?: { pod: string; namespace: string };
+} {
+  const manual = opts.shard !== undefined || opts.totalShards !== undefined;
+  const auto = opts.pod !== undefined || opts.podNamespace !== undefined;
+  if (manual && auto) throw new CliError("--shard/--total-shards and --pod/--pod-namespace are exclusive");
+  if (auto) {
+    if (!opts.pod || !opts.podNamespace) throw new CliError("--pod and --pod-namespace go together");
+    if (!/^.+-\d+$/.test(opts.pod)) {
+      throw new CliError(`--pod "${opts.pod}" is not a StatefulSet pod name (<statefulset>-<ordinal>)`);
+    }
+    return { autoShard: { pod: opts.pod, namespace: opts.podNamespace } };
+  }
+  if (!manual) return {};
+  const index = opts.shard ?? 0;
+  const total = opts.totalShards ?? 1;
+  if (total < 1) throw new CliError("--total-shards must be at least 1");
+  if (index >= total) throw new CliError(`--shard must be below --total-shards (${index} >= ${total})`);
+  return { shard: { index, total } };
 }
 
 export function logSettings(opts: { logLevel: string; logFormat: string }): {
@@ -53,6 +80,7 @@ export function onShutdownSignal(shutdown: () => Promise<void>): void {
 
 async function runServe(opts: ServeOptions): Promise<void> {
   const logging = logSettings(opts);
+  const sharding = shardSettings(opts);
   // Loaded here, not at the top, so offline commands never pay for the Kubernetes client.
   const [
     { createLogger },
@@ -104,6 +132,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
       telemetryPort: opts.telemetryPort,
       ...(fileConfigurations ? { fileConfigurations } : {}),
       ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
+      ...sharding,
     });
   } catch (err) {
     throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.runtime);
@@ -146,6 +175,23 @@ export function registerServe(program: Command): Command {
         "watch namespaced targets only in these namespaces (comma-separated)",
       ).argParser(collectPaths),
     )
+    .addOption(
+      option("--shard <n>", "serve only the objects whose uid hashes to this shard (0-based)").argParser(
+        parseNonNegativeInt,
+      ),
+    )
+    .addOption(
+      option("--total-shards <n>", "number of shards (replicas) the objects are split across").argParser(
+        parseNonNegativeInt,
+      ),
+    )
+    .addOption(
+      option(
+        "--pod <name>",
+        "automatic sharding: this StatefulSet pod's name (ordinal = its suffix, shards = the StatefulSet's replicas)",
+      ),
+    )
+    .addOption(option("--pod-namespace <namespace>", "automatic sharding: this pod's namespace"))
     .addOption(option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`).default("info"))
     .addOption(option("--log-format <format>", "json or text").default("json"))
     .addHelpText(
@@ -154,7 +200,8 @@ export function registerServe(program: Command): Command {
 Endpoints: /metrics, /healthz, /livez, /readyz (503 until every target has listed once) and /
 on --port; the exporter's own metrics on --telemetry-port. SIGTERM or SIGINT: readiness goes
 503, watches stop, in-flight scrapes finish, exit 0. Every flag can also be set through
-CSM_<FLAG> (e.g. CSM_TELEMETRY_PORT=9091).`,
+CSM_<FLAG> (e.g. CSM_TELEMETRY_PORT=9091). Sharding: --shard/--total-shards, or --pod and
+--pod-namespace in a StatefulSet (docs/scaling.md).`,
     )
     .action(async (opts: ServeOptions) => {
       await runServe(opts);
