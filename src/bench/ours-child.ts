@@ -77,8 +77,13 @@ serveCommands({
     eld.disable();
     return { maxEventLoopDelayMs: eld.max / 1e6, peakRss: peak.stop() };
   },
+  cpu: () => {
+    const cpu = process.cpuUsage();
+    return cpu.user + cpu.system;
+  },
   markers: () => {
-    const out = { latencies: latencies.slice(), firstApplied, lastApplied };
+    const cpu = process.cpuUsage();
+    const out = { latencies: latencies.slice(), firstApplied, lastApplied, cpuMicros: cpu.user + cpu.system };
     latencies.length = 0;
     firstApplied = 0;
     lastApplied = 0;
