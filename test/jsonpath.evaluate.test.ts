@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { compilePath, formatResults } from "../src/jsonpath/index.js";
+import { compilePath, formatResults, JsonPathLimitError } from "../src/jsonpath/index.js";
 import { parseValidated } from "../src/jsonpath/index.js";
 import { compileFast } from "../src/jsonpath/fast.js";
 import { compileReference, planSegments } from "../src/jsonpath/translate.js";
@@ -133,7 +133,7 @@ describe("evaluation", () => {
     }
   });
 
-  it("never throws for any input data", () => {
+  it("never throws for any input data, except JsonPathLimitError past the caps", () => {
     let deep: unknown = { leaf: 1 };
     for (let i = 0; i < 20000; i++) deep = { d: deep, l: [i] };
     const inputs: unknown[] = [
@@ -166,10 +166,20 @@ describe("evaluation", () => {
       "['__proto__']",
       "[0,'a']",
     ];
+    const limited: string[] = [];
     for (const path of paths) {
       const compiled = compilePath(path);
-      for (const input of inputs) expect(() => compiled.evaluate(input)).not.toThrow();
+      for (const input of inputs) {
+        try {
+          compiled.evaluate(input);
+        } catch (err) {
+          expect(err).toBeInstanceOf(JsonPathLimitError);
+          limited.push(path);
+        }
+      }
     }
+    // Only `..d` over the 20,000-level chain yields more than PATH_LIMITS.maxResults values.
+    expect(limited).toEqual(["..d"]);
     expect(compilePath("..leaf").evaluate(deep)).toEqual([1]);
   });
 

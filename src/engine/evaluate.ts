@@ -1,6 +1,6 @@
 import type { BoundPath, CompiledLabel, CompiledMetric, CompiledValue } from "../config/compiled.js";
 import type { CompiledPath } from "../jsonpath/index.js";
-import { formatResults } from "../jsonpath/index.js";
+import { formatResults, JsonPathLimitError } from "../jsonpath/index.js";
 import { ExpressionError } from "../expression/index.js";
 import { renderLabels, seriesLine } from "../exposition/format.js";
 import type { TargetPlan } from "./plan.js";
@@ -11,7 +11,21 @@ import { bindParam, convertExpressionResult, convertPathValue, type Conversion }
  * runs at event time; a scrape only concatenates what it produced.
  */
 
-export type EvaluationErrorReason = "path" | "conversion" | "expression";
+export type EvaluationErrorReason = "path" | "conversion" | "expression" | "limit";
+
+/**
+ * Per-object budgets (docs/configuration.md, "Limits"), so that one expensive metric cannot stall
+ * the rendering of everything else. Each cap is per object and per metric.
+ */
+export const EVALUATION_LIMITS = {
+  /** Series one metric may produce for one object; later rows are not evaluated. */
+  maxSeriesPerObject: 10_000,
+  /** Wall-clock time one metric may spend on one object before its series for it are dropped. */
+  maxMillisecondsPerObject: 250,
+} as const;
+
+/** A metric went over a budget for this object: its series for the object are dropped. */
+class BudgetExceeded extends Error {}
 
 export interface EvaluationHooks {
   onError?(metric: CompiledMetric, reason: EvaluationErrorReason, message: string): void;
@@ -155,10 +169,11 @@ export function renderObject(
   const seen: (Set<string> | undefined)[] = [];
 
   for (const { metric, slot } of plan.metrics) {
-    const rows = rowsOf(metric, obj);
-    if (rows.length === 0) continue;
     const seenHere = (seen[slot] ??= new Set<string>());
+    const added: string[] = [];
     let text = out[slot] ?? "";
+    let series = 0;
+    const deadline = performance.now() + EVALUATION_LIMITS.maxMillisecondsPerObject;
 
     const emit = (pairs: Pairs, value: number): void => {
       const labels = renderLabels(pairs);
@@ -166,39 +181,79 @@ export function renderObject(
         hooks.onDuplicate?.(metric.family);
         return;
       }
+      if (series >= EVALUATION_LIMITS.maxSeriesPerObject) {
+        throw new BudgetExceeded(
+          `more than ${EVALUATION_LIMITS.maxSeriesPerObject} series for one object; the first ${EVALUATION_LIMITS.maxSeriesPerObject} are kept`,
+        );
+      }
+      series++;
       seenHere.add(labels);
+      added.push(labels);
       text += seriesLine(metric.family, labels, value);
     };
     const fail = (reason: EvaluationErrorReason, message: string): void => {
       hooks.onError?.(metric, reason, message);
     };
 
-    for (const row of rows) {
-      const base: Pairs = [];
-      if (id.namespace !== "") base.push(["namespace", id.namespace]);
-      base.push([plan.objectLabel, id.name]);
-      evaluateLabels(scope, metric.labels, row, base);
-      let env: Map<string, unknown> | undefined;
-      const lazyEnv = (): Map<string, unknown> => (env ??= evaluateParams(scope, metric, row));
-
-      if (metric.states) {
-        for (const state of metric.states.values) {
-          const v = evaluateValue(scope, metric, state.value, row, lazyEnv);
-          if (!v.ok) {
-            fail(v.kind ?? "conversion", v.reason);
-            continue;
-          }
-          const pairs: Pairs = base.map(([k, val]) => [k, val]);
-          setLabel(pairs, metric.states.labelKey, state.labelValue);
-          emit(pairs, v.value);
-        }
-      } else if (metric.value) {
-        const v = evaluateValue(scope, metric, metric.value, row, lazyEnv);
-        if (!v.ok) fail(v.kind ?? "conversion", v.reason);
-        else emit(base, v.value);
+    try {
+      renderRows(plan, scope, id, metric, emit, fail, deadline);
+    } catch (err) {
+      if (err instanceof BudgetExceeded && series >= EVALUATION_LIMITS.maxSeriesPerObject) {
+        // Deterministic: the first rows, in list order, are kept.
+        fail("limit", err.message);
+      } else if (err instanceof BudgetExceeded || err instanceof JsonPathLimitError) {
+        // Nothing partial: this metric's series for this object are dropped.
+        fail(err instanceof BudgetExceeded ? "limit" : "path", err.message);
+        for (const labels of added) seenHere.delete(labels);
+        continue;
+      } else {
+        throw err;
       }
     }
     out[slot] = text === "" ? undefined : text;
   }
   return out;
+}
+
+/** Every row of one metric for one object, through `emit`; throws when over a budget. */
+function renderRows(
+  plan: TargetPlan,
+  scope: ObjectScope,
+  id: ObjectIdentity,
+  metric: CompiledMetric,
+  emit: (pairs: Pairs, value: number) => void,
+  fail: (reason: EvaluationErrorReason, message: string) => void,
+  deadline: number,
+): void {
+  const rows = rowsOf(metric, scope.root);
+  for (const row of rows) {
+    if (performance.now() > deadline) {
+      throw new BudgetExceeded(
+        `took longer than ${EVALUATION_LIMITS.maxMillisecondsPerObject} ms for one object; its series for this object are dropped`,
+      );
+    }
+    const base: Pairs = [];
+    if (id.namespace !== "") base.push(["namespace", id.namespace]);
+    base.push([plan.objectLabel, id.name]);
+    evaluateLabels(scope, metric.labels, row, base);
+    let env: Map<string, unknown> | undefined;
+    const lazyEnv = (): Map<string, unknown> => (env ??= evaluateParams(scope, metric, row));
+
+    if (metric.states) {
+      for (const state of metric.states.values) {
+        const v = evaluateValue(scope, metric, state.value, row, lazyEnv);
+        if (!v.ok) {
+          fail(v.kind ?? "conversion", v.reason);
+          continue;
+        }
+        const pairs: Pairs = base.map(([k, val]) => [k, val]);
+        setLabel(pairs, metric.states.labelKey, state.labelValue);
+        emit(pairs, v.value);
+      }
+    } else if (metric.value) {
+      const v = evaluateValue(scope, metric, metric.value, row, lazyEnv);
+      if (!v.ok) fail(v.kind ?? "conversion", v.reason);
+      else emit(base, v.value);
+    }
+  }
 }

@@ -5,6 +5,7 @@
  * Semantics are those of the reference evaluator, which test/jsonpath.differential checks.
  */
 import type { PathAst, Step } from "./ast.js";
+import { PATH_LIMITS, tooManyResults } from "./errors.js";
 import { isMap } from "./native.js";
 
 type Emit = (value: unknown, out: unknown[]) => void;
@@ -24,7 +25,11 @@ function followFields(value: unknown, names: readonly string[]): { value: unknow
   return { value: current };
 }
 
-export function compileFast(ast: PathAst): ((root: unknown) => unknown[]) | undefined {
+/**
+ * `source` only names the path in limit errors. Without unions or filters, results cannot outnumber
+ * the values in the object, so the result cap is checked once, at the end.
+ */
+export function compileFast(ast: PathAst, source = "<path>"): ((root: unknown) => unknown[]) | undefined {
   const steps = ast.steps;
   if (!steps.every(isFastStep)) return undefined;
   if (steps.every((s) => s.kind === "field")) {
@@ -79,6 +84,7 @@ export function compileFast(ast: PathAst): ((root: unknown) => unknown[]) | unde
   return (root) => {
     const out: unknown[] = [];
     run(root, out);
+    if (out.length > PATH_LIMITS.maxResults) tooManyResults(source);
     return out;
   };
 }

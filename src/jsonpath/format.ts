@@ -17,6 +17,7 @@
  * rather than "". Nulls nested inside a map or list are still written as `null`.
  */
 
+import { JsonPathLimitError, PATH_LIMITS } from "./errors.js";
 import { compareCodePoints } from "./native.js";
 
 const INT64_LIMIT = 2 ** 63;
@@ -104,8 +105,12 @@ function jsonString(s: string): string {
   return `${out}"`;
 }
 
-/** Compact JSON in Go encoding/json style; values JSON cannot hold are written as null. */
-export function goJson(value: unknown): string {
+/**
+ * Compact JSON in Go encoding/json style; values JSON cannot hold are written as null. A map or
+ * list nested deeper than PATH_LIMITS.maxFormatDepth throws JsonPathLimitError instead of
+ * exhausting the stack.
+ */
+export function goJson(value: unknown, depth = 0): string {
   switch (typeof value) {
     case "string":
       return jsonString(value);
@@ -117,8 +122,13 @@ export function goJson(value: unknown): string {
       return value.toString();
     case "object": {
       if (value === null) return "null";
+      if (depth >= PATH_LIMITS.maxFormatDepth) {
+        throw new JsonPathLimitError(
+          `a value nested more than ${PATH_LIMITS.maxFormatDepth} levels deep cannot be written as text`,
+        );
+      }
       if (Array.isArray(value)) {
-        return `[${(value as unknown[]).map((v) => goJson(v)).join(",")}]`;
+        return `[${(value as unknown[]).map((v) => goJson(v, depth + 1)).join(",")}]`;
       }
       // Go sorts map keys by their UTF-8 bytes, i.e. by code point.
       const map = value as Record<string, unknown>;
@@ -126,7 +136,7 @@ export function goJson(value: unknown): string {
       for (const key of Object.keys(map).sort(compareCodePoints)) {
         const v = map[key];
         if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
-        members.push(`${jsonString(key)}:${goJson(v)}`);
+        members.push(`${jsonString(key)}:${goJson(v, depth + 1)}`);
       }
       return `{${members.join(",")}}`;
     }

@@ -9,20 +9,30 @@ import { printSteps } from "./print.js";
 import { compileReference } from "./translate.js";
 import { validatePath } from "./validate.js";
 
-import { JsonPathError } from "./errors.js";
+import { fail, JsonPathError, JsonPathLimitError, PATH_LIMITS } from "./errors.js";
 
-export { JsonPathError };
+export { JsonPathError, JsonPathLimitError, PATH_LIMITS };
 export { formatResults } from "./format.js";
 
 export interface CompiledPath {
   /** The path as written in the configuration. */
   readonly source: string;
-  /** Every result in document order; `[]` when nothing matches. Never throws for any input data. */
+  /**
+   * Every result in document order; `[]` when nothing matches. Throws nothing but
+   * JsonPathLimitError, when this data would make the path cost more than PATH_LIMITS allow.
+   */
   evaluate(root: unknown): unknown[];
 }
 
 /** Parse and validate; throws JsonPathError naming the problem and its position. */
 export function parseValidated(source: string): PathAst {
+  if (source.length > PATH_LIMITS.maxSourceLength) {
+    fail(
+      source.slice(0, 40) + "…",
+      PATH_LIMITS.maxSourceLength,
+      `path is ${source.length} characters long, the limit is ${PATH_LIMITS.maxSourceLength}`,
+    );
+  }
   const ast = parsePath(source);
   validatePath(source, ast);
   return ast;
@@ -32,7 +42,7 @@ export function parseValidated(source: string): PathAst {
 export function compilePath(source: string): CompiledPath {
   const ast = parseValidated(source);
   // Simple paths get plain accessors; the rest goes through the jsonpath-plus translation.
-  const evaluate = compileFast(ast) ?? compileReference(ast);
+  const evaluate = compileFast(ast, source) ?? compileReference(ast, source);
   return { source, evaluate };
 }
 

@@ -17,10 +17,14 @@
  *   before the next part. Unions are evaluated natively, list-wise.
  * - Filters would run as (sandboxed) JavaScript with JS comparison and inherited properties;
  *   they are evaluated natively with kubectl's type-strict comparison.
+ *
+ * Cost is capped (PATH_LIMITS): every result counts against the result and visit caps, and a
+ * segment with `..` is charged, before jsonpath-plus walks it, for every container it will walk.
  */
 import { JSONPath } from "jsonpath-plus";
 import type { PathAst, Step } from "./ast.js";
-import { applyStepToAll, evaluateSteps } from "./native.js";
+import { Budget, JsonPathLimitError } from "./errors.js";
+import { applyStepToAll, chargeDescendants, evaluateSteps } from "./native.js";
 
 interface PlusSegment {
   readonly kind: "plus";
@@ -28,6 +32,8 @@ interface PlusSegment {
   readonly path: string;
   /** The same steps, for the native fallback. */
   readonly steps: Step[];
+  /** Whether the path walks a whole subtree (`..`), which is charged to the budget up front. */
+  readonly descends: boolean;
 }
 
 interface NativeSegment {
@@ -71,7 +77,10 @@ export function planSegments(ast: PathAst): Segment[] {
   const segments: Segment[] = [];
   let open: { path: string; steps: Step[] } | undefined;
   const close = (): void => {
-    if (open !== undefined) segments.push({ kind: "plus", path: open.path, steps: open.steps });
+    if (open !== undefined) {
+      const descends = open.steps.some((s) => s.kind === "descendant");
+      segments.push({ kind: "plus", path: open.path, steps: open.steps, descends });
+    }
     open = undefined;
   };
   for (const step of ast.steps) {
@@ -93,40 +102,45 @@ export function planSegments(ast: PathAst): Segment[] {
   return segments;
 }
 
-function runPlus(segment: PlusSegment, value: unknown, out: unknown[]): void {
+function runPlus(segment: PlusSegment, value: unknown, out: unknown[], budget: Budget): void {
   // No selector finds anything inside a scalar, and jsonpath-plus returns undefined rather than
   // [] for falsy documents (0, "", false), so scalars never reach it.
   if (typeof value !== "object" || value === null) return;
+  if (segment.descends) chargeDescendants(value, budget);
   let results: unknown;
   try {
     results = JSONPath({ path: segment.path, json: value, eval: "safe", wrap: true });
   } catch {
     // Only pathological data gets here (e.g. nesting deeper than the stack for `..`).
-    for (const v of evaluateSteps(segment.steps, value)) out.push(v);
+    for (const v of evaluateSteps(segment.steps, value, budget)) budget.push(out, v);
     return;
   }
   if (Array.isArray(results)) {
-    for (const r of results as unknown[]) out.push(r);
+    for (const r of results as unknown[]) budget.push(out, r);
   }
 }
 
-export function compileReference(ast: PathAst): (root: unknown) => unknown[] {
+/** `source` only names the path in limit errors. */
+export function compileReference(ast: PathAst, source = "<path>"): (root: unknown) => unknown[] {
   const segments = planSegments(ast);
   return (root) => {
+    const budget = new Budget(source);
     let current: unknown[] = [root];
     try {
       for (const segment of segments) {
         const next: unknown[] = [];
         if (segment.kind === "plus") {
-          for (const value of current) runPlus(segment, value, next);
+          for (const value of current) runPlus(segment, value, next, budget);
         } else {
-          applyStepToAll(segment.step, current, next);
+          applyStepToAll(segment.step, current, next, budget);
         }
         current = next;
         if (current.length === 0) break;
       }
-    } catch {
-      // Last line of defence for the "never throws" contract (e.g. exotic non-JSON objects).
+    } catch (err) {
+      // Over a cap: the caller reports it. Anything else is the last line of defence for the
+      // "never fails on data" contract (e.g. exotic non-JSON objects).
+      if (err instanceof JsonPathLimitError) throw err;
       return [];
     }
     return current;
