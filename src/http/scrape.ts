@@ -53,6 +53,8 @@ export async function streamExposition(
   return bytes;
 }
 
+/** Bytes a chunked scrape may have queued in the response before it waits for "drain". */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Buffers smaller than this are gathered (headers, small gzip members) before a write. */
 const SMALL_CHUNK = 16 * 1024;
 
@@ -72,7 +74,11 @@ export async function streamChunks(
   let lastYield = performance.now();
   const write = async (buf: Buffer): Promise<void> => {
     bytes += buf.length;
-    if (!out.write(buf)) await once(out, "drain", signal ? { signal } : {});
+    // The stream queues references to the store's Buffers, not copies: let a few MiB queue so
+    // the socket is written in large vectored batches instead of one drain round-trip per chunk.
+    if (!out.write(buf) && out.writableLength > MAX_QUEUED_BYTES) {
+      await once(out, "drain", signal ? { signal } : {});
+    }
   };
   const flushSmall = async (): Promise<void> => {
     if (smallBytes === 0) return;

@@ -416,12 +416,13 @@ export class MetricStore {
 
   // ---- background upkeep ------------------------------------------------------------------
 
-  private scheduleCompact(): void {
+  /** Changes are gathered for COMPACT_DELAY_MS; a pass that runs out of time resumes at once. */
+  private scheduleCompact(delayMs = COMPACT_DELAY_MS): void {
     if (this.compactTimer !== undefined) return;
     this.compactTimer = setTimeout(() => {
       this.compactTimer = undefined;
       this.compact(COMPACT_SLICE_MS);
-    }, COMPACT_DELAY_MS);
+    }, delayMs);
     this.compactTimer.unref();
   }
 
@@ -440,7 +441,8 @@ export class MetricStore {
       this.dirty.delete(block);
       if (performance.now() - started >= budgetMs) break;
     }
-    if (this.dirty.size > 0 || this.reshape.size > 0) this.scheduleCompact();
+    if (this.dirty.size > 0 || this.reshape.size > 0)
+      this.scheduleCompact(this.dirty.size > 0 ? 1 : COMPACT_DELAY_MS);
   }
 
   private reshapeFamily(family: Family): void {
