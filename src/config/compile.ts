@@ -68,10 +68,16 @@ class Reporter {
   unknownFields(obj: Obj, known: readonly string[], at: string, metric?: string): void {
     for (const key of Object.keys(obj)) {
       if (!known.includes(key)) {
-        this.add("warning", at ? `${at}.${key}` : key, `unknown field "${key}" is ignored`, metric);
+        this.add("warning", childField(at, key), `unknown field ${JSON.stringify(key)} is ignored`, metric);
       }
     }
   }
+}
+
+/** `at.key`, or `at["key"]` when the key is not a plain name (empty, dots, control characters…). */
+function childField(at: string, key: string): string {
+  if (/^[A-Za-z_$][\w$-]*$/.test(key)) return at ? `${at}.${key}` : key;
+  return `${at}[${JSON.stringify(key)}]`;
 }
 
 /** Per-metric compilation state: errors make the metric invalid, warnings do not. */
@@ -308,7 +314,7 @@ function compileMetric(
   commonRaw: unknown[],
 ): CompiledMetric | undefined {
   const at = `spec.metrics[${index}]`;
-  const metricName = isObj(raw) && typeof raw.name === "string" ? raw.name : `#${index}`;
+  const metricName = isObj(raw) && typeof raw.name === "string" && raw.name !== "" ? raw.name : `#${index}`;
   const s = new MetricScope(r, metricName);
   if (!isObj(raw)) {
     s.error(at, `must be an object, got ${describe(raw)}`);
@@ -482,7 +488,7 @@ export function compileConfiguration(doc: unknown, source: ConfigSource = {}): C
   });
 
   if (!isObj(doc)) {
-    s.error("", `expected a MetricsConfiguration object, got ${describe(doc)}`);
+    s.error("(document)", `expected a MetricsConfiguration object, got ${describe(doc)}`);
     return fail();
   }
   r.unknownFields(doc, KNOWN_FIELDS.root, "");

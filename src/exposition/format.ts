@@ -11,12 +11,21 @@ export const CONTENT_TYPE: Record<ExpositionFormat, string> = {
   openmetrics: "application/openmetrics-text; version=1.0.0; charset=utf-8",
 };
 
-const LABEL_ESCAPE = /[\\"\n]/;
+const LABEL_ESCAPE = /[\\"\n\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** Label values escape backslash, double quote and newline, in both formats. */
+/**
+ * Label values escape backslash, double quote and newline, in both formats. A lone UTF-16
+ * surrogate (which no UTF-8 text can hold) becomes U+FFFD here, before series are compared, so
+ * that two values that would be written as the same bytes are also the same series.
+ */
 export function escapeLabelValue(value: string): string {
   if (!LABEL_ESCAPE.test(value)) return value;
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  return value
+    .replace(LONE_SURROGATE, "\ufffd")
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, "\\n");
 }
 
 /**
