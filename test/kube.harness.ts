@@ -124,6 +124,7 @@ export function countingApi(
     getJson: api.getJson.bind(api),
     patchStatus: api.patchStatus.bind(api),
     patchMerge: api.patchMerge.bind(api),
+    postJson: api.postJson.bind(api),
     createEvent: api.createEvent.bind(api),
     close: api.close.bind(api),
   };

@@ -30,6 +30,8 @@ import {
   type ConfigurationState,
 } from "./status.js";
 import { TargetRunner, type ReflectorTuning } from "./target.js";
+import { CardinalityGuard, DEFAULT_MAX_SERIES_PER_CONFIGURATION, type SeriesLimits } from "./guard.js";
+import { KindPolicy } from "./kinds.js";
 
 /**
  * The live loop (SPEC §7): MetricsConfigurations (cluster and files) → plan → one reflector per
@@ -59,6 +61,10 @@ export interface ControllerOptions {
   reportStatus?: boolean;
   /** Keep only the objects this shard owns (docs/scaling.md). Default: unsharded. */
   shard?: ShardSpec;
+  /** Target kinds refused or allowed (`--deny-kinds`, `--allow-kinds`); core Secret is denied by default. */
+  kinds?: KindPolicy;
+  /** `--max-series-per-configuration` (default 100,000) and `--max-series` (default none). */
+  limits?: Partial<SeriesLimits>;
 }
 
 interface ClusterConfig {
@@ -114,6 +120,10 @@ export class Controller {
   private statusRound: Promise<void> | undefined;
   private statusAgain = false;
   private shard: ShardSpec | undefined;
+  private readonly kinds: KindPolicy;
+  private readonly guard: CardinalityGuard;
+  /** Configuration name → why its target kind is refused. */
+  private denied = new Map<string, string>();
 
   constructor(private readonly options: ControllerOptions) {
     this.api = options.api;
@@ -122,6 +132,16 @@ export class Controller {
     this.telemetry = options.telemetry;
     this.files = options.fileConfigurations ?? [];
     this.shard = options.shard;
+    this.kinds = options.kinds ?? new KindPolicy();
+    this.guard = new CardinalityGuard(
+      {
+        perConfiguration: options.limits?.perConfiguration ?? DEFAULT_MAX_SERIES_PER_CONFIGURATION,
+        global: options.limits?.global ?? Infinity,
+        ...(options.limits?.reevaluateMs === undefined ? {} : { reevaluateMs: options.limits.reevaluateMs }),
+      },
+      options.store,
+      options.telemetry ? { registry: options.telemetry.registry } : {},
+    );
     this.discovery = new Discovery(options.api);
     this.observer = this.makeObserver();
     this.hooks = this.makeHooks();
@@ -153,6 +173,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.statusTimer) clearInterval(this.statusTimer);
+    this.guard.stop();
     await this.queue.catch(() => undefined);
     await Promise.all([
       this.crds.stop(),
@@ -350,7 +371,7 @@ export class Controller {
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
     this.refreshClusterConfigs();
-    const configs = [...this.files, ...[...this.cluster.values()].map((c) => c.compiled)];
+    const configs = this.admitKinds([...this.files, ...[...this.cluster.values()].map((c) => c.compiled)]);
     const plan = buildPlan(configs);
     for (const d of plan.diagnostics) this.log.warn({ configuration: d.configuration }, formatDiagnostic(d));
     this.plan = plan;
@@ -396,6 +417,9 @@ export class Controller {
         ...(this.options.namespaces ? { namespaces: this.options.namespaces } : {}),
         ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
         ...(this.shard ? { shard: this.shard } : {}),
+        guard: this.guard.forTarget(targetPlan, plan.families, () => {
+          this.relistForLimits(key, runner);
+        }),
       });
       this.runners.set(key, runner);
       runner.start();
@@ -422,6 +446,40 @@ export class Controller {
     void this.syncStatuses();
   }
 
+  /** Configurations whose target kind the policy refuses never reach the plan (no reflector). */
+  private admitKinds(configs: readonly CompiledConfiguration[]): CompiledConfiguration[] {
+    const denied = new Map<string, string>();
+    const out: CompiledConfiguration[] = [];
+    for (const c of configs) {
+      const decision = c.target ? this.kinds.decide(c.target.group, c.target.kind) : { allowed: true };
+      if (decision.allowed) {
+        out.push(c);
+        continue;
+      }
+      const message = decision.message ?? "target kind refused";
+      denied.set(c.name, message);
+      if (this.denied.get(c.name) !== message) {
+        this.log.warn({ configuration: c.name }, `target refused: ${message}`);
+      }
+    }
+    this.denied = denied;
+    return out;
+  }
+
+  /** The cardinality guard found room for withheld objects: relist the target, in order. */
+  private relistForLimits(key: string, runner: TargetRunner): void {
+    if (this.stopped) return;
+    this.queue = this.queue
+      .then(async () => {
+        if (this.stopped || this.runners.get(key) !== runner) return;
+        this.log.info({ target: key }, "series limits: relisting to reconsider withheld objects");
+        await runner.relist();
+      })
+      .catch((err: unknown) => {
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, "relist failed");
+      });
+  }
+
   // ---- reporting --------------------------------------------------------------------------
 
   private stateOf(c: CompiledConfiguration, planDiags: Plan["diagnostics"]): ConfigurationState {
@@ -429,6 +487,8 @@ export class Controller {
     const runner = key === undefined ? undefined : this.runners.get(key);
     const conflicts = planDiags.filter((d) => d.configuration === c.name);
     const lost = new Set(conflicts.map((d) => d.metric));
+    const denied = this.denied.get(c.name);
+    const withheld = this.guard.withheld(c.name);
     let series = 0;
     for (const m of c.metrics) {
       const fam = this.plan.families.get(m.family);
@@ -439,7 +499,9 @@ export class Controller {
       ...(c.source.generation === undefined ? {} : { generation: c.source.generation }),
       diagnostics: [...c.diagnostics, ...conflicts],
       declaredMetrics: c.declaredMetrics,
-      validMetrics: c.metrics.filter((m) => !lost.has(m.name)).length,
+      validMetrics: denied === undefined ? c.metrics.filter((m) => !lost.has(m.name)).length : 0,
+      ...(denied === undefined ? {} : { denied }),
+      ...(withheld ? { withheld } : {}),
       targetFound: runner
         ? true
         : key !== undefined && this.unresolved.get(key) === "not-found"

@@ -1,4 +1,5 @@
 import type { Diagnostic } from "../config/types.js";
+import type { WithheldState } from "./guard.js";
 
 /**
  * What the controller reports about each MetricsConfiguration (SPEC §7): conditions for our CRD's
@@ -29,6 +30,10 @@ export interface ConfigurationState {
   series: number;
   /** Most recent evaluation errors, newest last. */
   lastErrors: readonly string[];
+  /** Why the target kind is refused (`--deny-kinds`, `--allow-kinds`, Secrets by default). */
+  denied?: string;
+  /** What the series limits withhold (cardinality guard), when anything. */
+  withheld?: WithheldState;
 }
 
 function summarize(ds: readonly Diagnostic[]): string {
@@ -40,8 +45,9 @@ function summarize(ds: readonly Diagnostic[]): string {
 
 export function conditionsFor(state: ConfigurationState): Condition[] {
   const errors = state.diagnostics.filter((d) => d.severity === "error");
-  const invalid: Condition =
-    errors.length === 0
+  const invalid: Condition = state.denied
+    ? { type: "Invalid", status: "True", reason: "TargetDenied", message: state.denied }
+    : errors.length === 0
       ? { type: "Invalid", status: "False", reason: "Valid", message: "every metric is valid" }
       : {
           type: "Invalid",
@@ -64,7 +70,9 @@ export function conditionsFor(state: ConfigurationState): Condition[] {
           message: state.targetResource ?? "",
         };
   let ready: Condition;
-  if (state.validMetrics === 0) {
+  if (state.denied) {
+    ready = { type: "Ready", status: "False", reason: "TargetDenied", message: state.denied };
+  } else if (state.validMetrics === 0) {
     ready = {
       type: "Ready",
       status: "False",
@@ -83,12 +91,22 @@ export function conditionsFor(state: ConfigurationState): Condition[] {
       message: "target listed and watched; series served",
     };
   }
-  const cardinality: Condition = {
-    type: "CardinalityLimited",
-    status: "False",
-    reason: "WithinLimits",
-    message: "no series dropped",
-  };
+  const w = state.withheld;
+  const cardinality: Condition = w
+    ? {
+        type: "CardinalityLimited",
+        status: "True",
+        reason: w.global ? "GlobalSeriesLimit" : "SeriesLimit",
+        message: w.global
+          ? `${w.series} series of ${w.objects} object(s) withheld: the exporter reached --max-series`
+          : `${w.series} series of ${w.objects} object(s) withheld beyond --max-series-per-configuration=${w.limit}`,
+      }
+    : {
+        type: "CardinalityLimited",
+        status: "False",
+        reason: "WithinLimits",
+        message: "no series dropped",
+      };
   return [ready, invalid, notFound, cardinality].map((c) =>
     state.generation === undefined ? c : { ...c, observedGeneration: state.generation },
   );

@@ -4,6 +4,7 @@ import type { KubeApi, KubeObject, ReflectorObserver, ReflectorOptions, Resource
 import { Reflector } from "../kube/index.js";
 import type { MetricStore } from "../store/store.js";
 import { owns, type ShardSpec } from "../shard/shard.js";
+import type { TargetGuard } from "./guard.js";
 
 export type ReflectorTuning = Pick<
   ReflectorOptions,
@@ -15,7 +16,11 @@ export type ReflectorTuning = Pick<
  * straight into the store. Objects are not kept — only their rendered fragments are.
  */
 export class TargetRunner {
-  private readonly reflector: Reflector;
+  private reflector: Reflector;
+  private readonly makeReflector: () => Reflector;
+  /** Listed once before a relist() (readiness is about the first list only). */
+  private listedBefore = false;
+  private readonly guard: TargetGuard | undefined;
   /** The shard this runner filters for (undefined: unsharded). */
   readonly shard: ShardSpec | undefined;
 
@@ -31,6 +36,8 @@ export class TargetRunner {
       tuning?: ReflectorTuning;
       /** Keep only the objects this shard owns (filtered here, where objects enter). */
       shard?: ShardSpec;
+      /** Series limits (guard.ts); without it every series is served. */
+      guard?: TargetGuard;
     },
   ) {
     const storeKey = plan.key;
@@ -44,31 +51,53 @@ export class TargetRunner {
         store.delete(storeKey, id);
         return;
       }
-      store.upsert(storeKey, id, plan.families, renderObject(plan, obj, options.hooks));
+      const fragments = renderObject(plan, obj, options.hooks);
+      if (guard) guard.upsert(storeKey, id, fragments);
+      else store.upsert(storeKey, id, plan.families, fragments);
     };
-    this.reflector = new Reflector({
-      ...options.tuning,
-      api: options.api,
-      resource,
-      observer: options.observer,
-      ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
-      handler: {
-        relistStart: () => {
-          store.beginRelist(storeKey);
+    const guard = options.guard;
+    this.guard = guard;
+    this.makeReflector = () =>
+      new Reflector({
+        ...options.tuning,
+        api: options.api,
+        resource,
+        observer: options.observer,
+        ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
+        handler: {
+          relistStart: () => {
+            store.beginRelist(storeKey);
+            guard?.relistStart();
+          },
+          relistPage: (objects) => {
+            for (const obj of objects) render(obj);
+          },
+          relistDone: () => {
+            store.endRelist(storeKey);
+            guard?.relistDone();
+          },
+          upsert: render,
+          delete: (obj) => {
+            const id = objectIdentity(obj);
+            if (id) {
+              store.delete(storeKey, id);
+              guard?.deleted(id);
+            }
+          },
         },
-        relistPage: (objects) => {
-          for (const obj of objects) render(obj);
-        },
-        relistDone: () => {
-          store.endRelist(storeKey);
-        },
-        upsert: render,
-        delete: (obj) => {
-          const id = objectIdentity(obj);
-          if (id) store.delete(storeKey, id);
-        },
-      },
-    });
+      });
+    this.reflector = this.makeReflector();
+  }
+
+  /**
+   * List again from scratch with a new reflector (the cardinality guard reconsidering withheld
+   * objects in order). Series stay served until the new list ends; readiness does not flap.
+   */
+  async relist(): Promise<void> {
+    this.listedBefore ||= this.reflector.hasSynced;
+    await this.reflector.stop();
+    this.reflector = this.makeReflector();
+    this.reflector.start();
   }
 
   get key(): string {
@@ -76,7 +105,7 @@ export class TargetRunner {
   }
 
   get hasSynced(): boolean {
-    return this.reflector.hasSynced;
+    return this.listedBefore || this.reflector.hasSynced;
   }
 
   get synced(): Promise<void> {
@@ -92,6 +121,7 @@ export class TargetRunner {
   }
 
   async stop(): Promise<void> {
+    this.guard?.close();
     await this.reflector.stop();
   }
 

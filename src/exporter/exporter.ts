@@ -10,6 +10,10 @@ import { MetricStore } from "../store/store.js";
 import { Telemetry } from "../telemetry/metrics.js";
 import { UNSHARDED, type ShardSpec } from "../shard/shard.js";
 import { StatefulSetShards } from "../shard/statefulset.js";
+import type { SeriesLimits } from "../controller/guard.js";
+import type { KindPolicy } from "../controller/kinds.js";
+import { kubernetesAuth, requireAuth, tokenFileAuth, type Authenticator } from "../http/auth.js";
+import { loadTls, type TlsFiles } from "../http/tls.js";
 
 /**
  * The exporter assembled: API client → controller → store → HTTP servers. `serve` and `demo`
@@ -33,6 +37,14 @@ export interface ExporterOptions {
   shard?: ShardSpec;
   /** Automatic sharding from a StatefulSet (`--pod`, `--pod-namespace`). */
   autoShard?: { pod: string; namespace: string };
+  /** `--auth-token-file` or `--auth kubernetes` on both /metrics endpoints (docs/security.md). */
+  auth?: { tokenFile: string } | { kubernetes: true };
+  /** `--tls-cert-file` / `--tls-key-file`: both servers speak HTTPS (TLS ≥ 1.2). */
+  tls?: TlsFiles;
+  /** `--deny-kinds` / `--allow-kinds`. */
+  kinds?: KindPolicy;
+  /** `--max-series-per-configuration` / `--max-series`. */
+  limits?: Partial<SeriesLimits>;
 }
 
 export interface RunningExporter {
@@ -83,6 +95,15 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   const log = options.logger;
   const api = createKubeApi({ userAgent: `crd-state-metrics/${options.version}`, ...options.kube });
   const store = new MetricStore();
+  let authenticator: Authenticator | undefined;
+  if (options.auth) {
+    authenticator =
+      "tokenFile" in options.auth
+        ? await tokenFileAuth(options.auth.tokenFile, { logger: log })
+        : kubernetesAuth(api, { logger: log });
+  }
+  const tls = options.tls ? await loadTls(options.tls, { logger: log }) : undefined;
+  const protect = authenticator ? requireAuth(authenticator, log) : undefined;
   const telemetry = new Telemetry(options.version);
   const setShardGauges = (spec: ShardSpec): void => {
     telemetry.shardOrdinal.set(spec.index);
@@ -98,6 +119,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
     ...(options.tuning ? { tuning: options.tuning } : {}),
     ...(options.shard ? { shard: options.shard } : {}),
+    ...(options.kinds ? { kinds: options.kinds } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   // Automatic sharding: nothing is listed before the StatefulSet says how many shards there are.
   const auto = options.autoShard
@@ -125,11 +148,17 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     onScrape: (format, seconds) => {
       telemetry.scrapeDuration.observe({ format }, seconds);
     },
+    ...(protect ? { protect } : {}),
   });
-  const telemetryApp = createTelemetryApp(telemetry.registry, readiness, () => {
-    controller.collect();
-  });
-  const metrics = await listen(metricsApp, options.port, options.host);
+  const telemetryApp = createTelemetryApp(
+    telemetry.registry,
+    readiness,
+    () => {
+      controller.collect();
+    },
+    protect,
+  );
+  const metrics = await listen(metricsApp, options.port, options.host, tls);
   const scrapes = trackScrapes(metrics);
   let telemetryServer: RunningServer;
   try {
@@ -137,13 +166,19 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
       telemetryApp,
       options.telemetryPort,
       options.telemetryHost ?? options.host,
+      tls,
     );
   } catch (err) {
     await metrics.close(0);
     throw err;
   }
   log.info(
-    { url: `${metrics.url}/metrics`, telemetry: `${telemetryServer.url}/metrics`, apiServer: api.server },
+    {
+      url: `${metrics.url}/metrics`,
+      telemetry: `${telemetryServer.url}/metrics`,
+      apiServer: api.server,
+      auth: authenticator?.mode ?? "none",
+    },
     "serving",
   );
   if (auto) {
@@ -182,6 +217,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
         const rest = Math.max(0, deadline - Date.now());
         await Promise.all([metrics.close(rest), telemetryServer.close(rest)]);
         api.close();
+        authenticator?.close();
+        tls?.close();
         log.info("stopped");
       })();
       return shutdownPromise;

@@ -1,6 +1,6 @@
 import { createGzip } from "node:zlib";
 import type { Writable } from "node:stream";
-import express, { type Express, type Request, type Response } from "express";
+import express, { type Express, type Request, type RequestHandler, type Response } from "express";
 import type { Registry } from "prom-client";
 import { CONTENT_TYPE } from "../exposition/format.js";
 import { negotiateFormat } from "../exposition/negotiate.js";
@@ -15,6 +15,8 @@ export interface Readiness {
 
 export interface ScrapeObserver {
   onScrape?(format: string, seconds: number, bytes: number): void;
+  /** Runs before /metrics (auth.ts: --auth-token-file, --auth kubernetes); health stays open. */
+  protect?: RequestHandler;
 }
 
 function acceptsGzip(req: Request): boolean {
@@ -77,6 +79,7 @@ export function createMetricsApp(
       ]),
     );
   });
+  if (observer.protect) app.use("/metrics", observer.protect);
   app.get("/metrics", (req, res, next) => {
     const started = performance.now();
     const format = negotiateFormat(req.headers.accept);
@@ -122,9 +125,11 @@ export function createTelemetryApp(
   registry: Registry,
   readiness: Readiness | undefined,
   beforeCollect?: () => void,
+  protect?: RequestHandler,
 ): Express {
   const app = express();
   app.disable("x-powered-by");
+  if (protect) app.use("/metrics", protect);
   app.get("/", (_req, res) => {
     res.type("html").send(
       LANDING("crd-state-metrics telemetry", [

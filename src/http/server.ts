@@ -1,6 +1,8 @@
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Express } from "express";
+import type { TlsSource } from "./tls.js";
 
 /**
  * Keep idle connections open longer than any usual scrape interval (Prometheus reuses them),
@@ -16,8 +18,20 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Express, port: number, host: string): Promise<RunningServer> {
-  const server = createServer(app);
+export async function listen(
+  app: Express,
+  port: number,
+  host: string,
+  tls?: TlsSource,
+): Promise<RunningServer> {
+  let server: Server;
+  if (tls) {
+    const secure = createHttpsServer(tls.serverOptions(), app);
+    tls.attach(secure);
+    server = secure;
+  } else {
+    server = createServer(app);
+  }
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 5_000;
   server.requestTimeout = 300_000;
@@ -33,7 +47,7 @@ export async function listen(app: Express, port: number, host: string): Promise<
   return {
     server,
     port: actual,
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${actual}`,
+    url: `${tls ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${actual}`,
     close: (graceMs = 10_000) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -52,6 +52,8 @@ export interface KubeApi {
   patchStatus(resource: ResourceRef, name: string, patch: unknown, namespace?: string): Promise<KubeObject>;
   /** JSON merge patch on the object itself. */
   patchMerge(resource: ResourceRef, name: string, patch: unknown, namespace?: string): Promise<KubeObject>;
+  /** POST a JSON body to an arbitrary API path (TokenReview, SubjectAccessReview); the parsed answer. */
+  postJson(path: string, body: unknown): Promise<unknown>;
   /** POST a core/v1 Event into `namespace`. */
   createEvent(namespace: string, event: Record<string, unknown>): Promise<void>;
   /** Releases pooled connections; in-flight watches should be aborted first. */

@@ -223,6 +223,10 @@ class HttpKubeApi implements KubeApi {
     return this.expectObject(body, name);
   }
 
+  postJson(path: string, body: unknown): Promise<unknown> {
+    return this.requestJson({ method: "POST", path, body, contentType: "application/json" });
+  }
+
   async createEvent(namespace: string, event: Record<string, unknown>): Promise<void> {
     await this.requestJson({
       method: "POST",

@@ -18,6 +18,75 @@ export interface ServeOptions {
   totalShards?: number;
   pod?: string;
   podNamespace?: string;
+  auth?: string;
+  authTokenFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  denyKinds?: string[];
+  allowKinds?: string[];
+  maxSeriesPerConfiguration?: number;
+  maxSeries?: number;
+}
+
+/** Auth, TLS, kinds and series limits (docs/security.md); usage errors exit 2. */
+export async function accessSettings(
+  opts: Pick<
+    ServeOptions,
+    | "auth"
+    | "authTokenFile"
+    | "tlsCertFile"
+    | "tlsKeyFile"
+    | "denyKinds"
+    | "allowKinds"
+    | "maxSeriesPerConfiguration"
+    | "maxSeries"
+  >,
+): Promise<{
+  auth?: { tokenFile: string } | { kubernetes: true };
+  tls?: { certFile: string; keyFile: string };
+  kinds: import("../../controller/kinds.js").KindPolicy;
+  limits: { perConfiguration?: number; global?: number };
+}> {
+  const { KindPolicy, KindSyntaxError } = await import("../../controller/kinds.js");
+  let auth: { tokenFile: string } | { kubernetes: true } | undefined;
+  const mode = opts.auth ?? (opts.authTokenFile ? "token-file" : "none");
+  if (mode === "kubernetes") {
+    if (opts.authTokenFile) throw new CliError("--auth kubernetes and --auth-token-file are exclusive");
+    auth = { kubernetes: true };
+  } else if (mode === "token-file") {
+    if (!opts.authTokenFile) throw new CliError("--auth token-file needs --auth-token-file PATH");
+    auth = { tokenFile: opts.authTokenFile };
+  } else if (mode !== "none") {
+    throw new CliError(`--auth must be "none", "token-file" or "kubernetes", got "${mode}"`);
+  } else if (opts.authTokenFile) {
+    throw new CliError("--auth none and --auth-token-file contradict each other");
+  }
+  if ((opts.tlsCertFile === undefined) !== (opts.tlsKeyFile === undefined)) {
+    throw new CliError("--tls-cert-file and --tls-key-file go together");
+  }
+  let kinds;
+  try {
+    kinds = new KindPolicy({ deny: opts.denyKinds ?? [], allow: opts.allowKinds ?? [] });
+  } catch (err) {
+    if (err instanceof KindSyntaxError) throw new CliError(`--deny-kinds/--allow-kinds: ${err.message}`);
+    throw err;
+  }
+  if (opts.maxSeriesPerConfiguration === 0 || opts.maxSeries === 0) {
+    throw new CliError("--max-series-per-configuration and --max-series must be positive");
+  }
+  return {
+    ...(auth ? { auth } : {}),
+    ...(opts.tlsCertFile && opts.tlsKeyFile
+      ? { tls: { certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile } }
+      : {}),
+    kinds,
+    limits: {
+      ...(opts.maxSeriesPerConfiguration === undefined
+        ? {}
+        : { perConfiguration: opts.maxSeriesPerConfiguration }),
+      ...(opts.maxSeries === undefined ? {} : { global: opts.maxSeries }),
+    },
+  };
 }
 
 /** Static (`--shard`/`--total-shards`) or automatic (`--pod`/`--pod-namespace`) sharding; usage errors exit 2. */
@@ -81,6 +150,7 @@ export function onShutdownSignal(shutdown: () => Promise<void>): void {
 async function runServe(opts: ServeOptions): Promise<void> {
   const logging = logSettings(opts);
   const sharding = shardSettings(opts);
+  const access = await accessSettings(opts);
   // Loaded here, not at the top, so offline commands never pay for the Kubernetes client.
   const [
     { createLogger },
@@ -133,8 +203,12 @@ async function runServe(opts: ServeOptions): Promise<void> {
       ...(fileConfigurations ? { fileConfigurations } : {}),
       ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
       ...sharding,
+      ...access,
     });
   } catch (err) {
+    const { TokenFileError } = await import("../../http/auth.js");
+    const { TlsConfigError } = await import("../../http/tls.js");
+    if (err instanceof TokenFileError || err instanceof TlsConfigError) throw new CliError(err.message);
     throw new CliError(err instanceof Error ? err.message : String(err), ExitCode.runtime);
   }
   onShutdownSignal(() => exporter.shutdown());
@@ -192,6 +266,45 @@ export function registerServe(program: Command): Command {
       ),
     )
     .addOption(option("--pod-namespace <namespace>", "automatic sharding: this pod's namespace"))
+    .addOption(
+      option(
+        "--auth <mode>",
+        "who may read /metrics on both ports: none (default), token-file (see --auth-token-file) or kubernetes (TokenReview + SubjectAccessReview for get on /metrics)",
+      ),
+    )
+    .addOption(
+      option(
+        "--auth-token-file <path>",
+        "require Authorization: Bearer <token> matching a line of this file (re-read on change); implies --auth token-file",
+      ),
+    )
+    .addOption(
+      option("--tls-cert-file <path>", "serve HTTPS (TLS >= 1.2) with this certificate (re-read on change)"),
+    )
+    .addOption(option("--tls-key-file <path>", "private key of --tls-cert-file"))
+    .addOption(
+      option(
+        "--deny-kinds <list>",
+        "refuse these target kinds, in addition to core Secret (Kind, group/Kind or group/*; core group: core)",
+      ).argParser(collectPaths),
+    )
+    .addOption(
+      option(
+        "--allow-kinds <list>",
+        "serve only these target kinds (same syntax); naming Secret here is the only way to serve Secrets",
+      ).argParser(collectPaths),
+    )
+    .addOption(
+      option(
+        "--max-series-per-configuration <n>",
+        "series one MetricsConfiguration may serve; beyond, objects are withheld (default 100000)",
+      ).argParser(parseNonNegativeInt),
+    )
+    .addOption(
+      option("--max-series <n>", "series the whole exporter may serve (default: no limit)").argParser(
+        parseNonNegativeInt,
+      ),
+    )
     .addOption(option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`).default("info"))
     .addOption(option("--log-format <format>", "json or text").default("json"))
     .addHelpText(
@@ -201,7 +314,10 @@ Endpoints: /metrics, /healthz, /livez, /readyz (503 until every target has liste
 on --port; the exporter's own metrics on --telemetry-port. SIGTERM or SIGINT: readiness goes
 503, watches stop, in-flight scrapes finish, exit 0. Every flag can also be set through
 CSM_<FLAG> (e.g. CSM_TELEMETRY_PORT=9091). Sharding: --shard/--total-shards, or --pod and
---pod-namespace in a StatefulSet (docs/scaling.md).`,
+--pod-namespace in a StatefulSet (docs/scaling.md). By default /metrics is plain HTTP without
+authentication, like kube-state-metrics; /, /healthz, /livez and /readyz are never
+authenticated. Core Secrets are refused as targets unless --allow-kinds names them
+(docs/security.md).`,
     )
     .action(async (opts: ServeOptions) => {
       await runServe(opts);
