@@ -1,5 +1,5 @@
 import { compileExpression, ExpressionError } from "../expression/index.js";
-import { compilePath, JsonPathError, relativeToArray } from "../jsonpath/index.js";
+import { compilePath, JsonPathError, parseValidated, relativeToArray } from "../jsonpath/index.js";
 import type {
   BoundPath,
   CompiledConfiguration,
@@ -141,6 +141,42 @@ function bindPath(
   }
 }
 
+/**
+ * Fields whose values change with every update or take unboundedly many values: as a label, each
+ * new value starts a new series (and the old one lingers in Prometheus until it goes stale).
+ * Matched on the last field name of the path, case-sensitively, as Kubernetes spells them.
+ */
+const UNBOUNDED_FIELDS: readonly { readonly test: RegExp; readonly what: string }[] = [
+  { test: /^(uid|resourceVersion|generation|observedGeneration)$/, what: "an identifier or version" },
+  { test: /^(creationTimestamp|deletionTimestamp)$|(Time|Timestamp)$/, what: "a timestamp" },
+  { test: /^(message|reason|error|lastError)$|Message$/, what: "free text" },
+  {
+    test: /^(size|totalSize|duration)$|(Size|Duration|Count|Bytes|Seconds)$/,
+    what: "a size, duration or count",
+  },
+];
+
+function lastFieldName(path: string): string | undefined {
+  try {
+    const steps = parseValidated(path).steps;
+    const last = steps[steps.length - 1];
+    return last?.kind === "field" || last?.kind === "descendant" ? last.name : undefined;
+  } catch {
+    return undefined; // reported where the path is compiled
+  }
+}
+
+function warnUnboundedLabel(s: MetricScope, key: string, valuePath: string, at: string): void {
+  const name = lastFieldName(valuePath);
+  if (name === undefined) return;
+  const hit = UNBOUNDED_FIELDS.find((u) => u.test.test(name));
+  if (hit === undefined) return;
+  s.warn(
+    at,
+    `label "${key}" takes its value from an unbounded field (${JSON.stringify(valuePath)} is ${hit.what}); every change creates a new series`,
+  );
+}
+
 /** Labels and params share one shape: `key` plus `value` (wins) or `valuePath`. */
 function compileLabelList(
   s: MetricScope,
@@ -193,6 +229,7 @@ function compileLabelList(
     }
     const path = bindPath(s, valuePath, `${itemAt}.valuePath`, arrayPath);
     if (path) out.push({ key, kind: "path", path });
+    if (path && what === "label") warnUnboundedLabel(s, key, valuePath, `${itemAt}.valuePath`);
   });
   return out;
 }
