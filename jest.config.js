@@ -9,4 +9,7 @@ export default {
     "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
   },
   testTimeout: 60000,
+  // Child processes and sockets of the live tests are all stopped in afterAll hooks, but a
+  // stray keep-alive handle must never hold a finished run (and CI) open.
+  forceExit: true,
 };
