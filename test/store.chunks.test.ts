@@ -1,6 +1,7 @@
-import { gunzipSync } from "node:zlib";
+import { crc32, gunzipSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
 import { MetricStore } from "../src/store/store.js";
+import { crcCombine, crcShift, gzipPiece, GzipTrailer } from "../src/store/gzip.js";
 
 const FAMILIES = [
   { name: "a_family", help: "A" },
@@ -51,7 +52,13 @@ describe("MetricStore chunks", () => {
       for (const format of ["text", "openmetrics"] as const) {
         const expected = s.render(format);
         expect(joined(s.chunks(format))).toBe(expected);
-        expect(gunzipSync(Buffer.concat([...s.chunks(format, true)])).toString("utf8")).toBe(expected);
+        const gz = Buffer.concat([...s.chunks(format, true)]);
+        expect(gunzipSync(gz).toString("utf8")).toBe(expected);
+        // One member (curl and others read only the first): header, deflate, CRC and size.
+        const body = inflateRawSync(gz.subarray(10, gz.length - 8));
+        expect(body.toString("utf8")).toBe(expected);
+        expect(gz.readUInt32LE(gz.length - 8)).toBe(crc32(body));
+        expect(gz.readUInt32LE(gz.length - 4)).toBe(body.length);
       }
     }
   });
@@ -95,6 +102,17 @@ describe("MetricStore chunks", () => {
     expect(joined(s.chunks("text"))).toBe(s.render("text"));
   });
 
+  it("combine CRCs like computing them over the joined bytes", () => {
+    const parts = ["", "a", "hello world\n", "x".repeat(70_000), "ünïcode"].map((t) => Buffer.from(t));
+    const trailer = new GzipTrailer();
+    for (const p of parts) trailer.add(gzipPiece(p, 1));
+    const end = trailer.end();
+    const all = Buffer.concat(parts);
+    expect(end.readUInt32LE(2)).toBe(crc32(all));
+    expect(end.readUInt32LE(6)).toBe(all.length);
+    expect(crcCombine(crc32("abc"), crc32("def"), crcShift(3))).toBe(crc32("abcdef"));
+  });
+
   it("keep a block and its gzip member when an object renders the same again", () => {
     const s = new MetricStore();
     s.setFamilies(FAMILIES);
@@ -102,6 +120,8 @@ describe("MetricStore chunks", () => {
     const first = [...s.chunks("text", true)];
     for (let i = 0; i < 100; i++) put(s, `o${i}`, 1, true);
     const second = [...s.chunks("text", true)];
-    expect(second.every((b, i) => b === first[i])).toBe(true);
+    // The same cached pieces; only the trailer is built per scrape (with the same bytes).
+    expect(second.slice(0, -1).every((b, i) => b === first[i])).toBe(true);
+    expect(second.at(-1)).toEqual(first.at(-1));
   });
 });

@@ -1,5 +1,5 @@
-import { gzipSync } from "node:zlib";
 import { familyHeader, OPENMETRICS_EOF, type ExpositionFormat } from "../exposition/format.js";
+import { gzipPiece, GzipTrailer, GZIP_HEADER, type GzipPiece } from "./gzip.js";
 
 /**
  * Rendered series, kept per object and family (never the objects themselves). A scrape walks the
@@ -12,8 +12,8 @@ import { familyHeader, OPENMETRICS_EOF, type ExpositionFormat } from "../exposit
  * never encodes a string, and the store holds one byte per character instead of a string and
  * a Map entry per object and family. A block that changes is "thawed": its parts become indexes
  * into the old Buffer or new strings, and it is frozen again by a background pass or the next
- * scrape, whichever comes first. A frozen block also caches its gzip member; gzip members
- * concatenate (RFC 1952 §2.2), so a gzip scrape only compresses the blocks that changed.
+ * scrape, whichever comes first. A frozen block also caches its compressed form (see gzip.ts:
+ * pieces that join into one gzip stream), so a gzip scrape only compresses blocks that changed.
  */
 
 export interface ObjectRef {
@@ -37,8 +37,8 @@ interface Block {
   /** Bytes of the frozen state: fragment i is buf[offsets[i], offsets[i+1]). */
   buf: Buffer;
   offsets: Uint32Array;
-  /** gzip member of `buf`, when frozen and computed. */
-  gz: Buffer | undefined;
+  /** Compressed `buf`, when frozen and computed. */
+  gz: GzipPiece | undefined;
   /** Approximate current size, to decide when to split. */
   bytes: number;
 }
@@ -46,7 +46,7 @@ interface Block {
 interface Family {
   readonly name: string;
   headers: Record<ExpositionFormat, Buffer>;
-  gzHeaders: Partial<Record<ExpositionFormat, Buffer>>;
+  gzHeaders: Partial<Record<ExpositionFormat, GzipPiece>>;
   blocks: Block[];
   series: number;
   objects: number;
@@ -173,9 +173,11 @@ function split(block: Block): Block {
   return right;
 }
 
-function gzipHeader(family: Family, format: ExpositionFormat): Buffer {
-  return (family.gzHeaders[format] ??= gzipSync(family.headers[format], { level: GZIP_LEVEL }));
+function gzipHeader(family: Family, format: ExpositionFormat): GzipPiece {
+  return (family.gzHeaders[format] ??= gzipPiece(family.headers[format], GZIP_LEVEL));
 }
+
+const EOF_BYTES = Buffer.from(OPENMETRICS_EOF);
 
 export interface FamilyDefinition {
   readonly name: string;
@@ -193,7 +195,7 @@ export class MetricStore {
   /** Scrapes in progress: while any is, blocks are never split or removed (stable walks). */
   private scrapes = 0;
   private compactTimer: NodeJS.Timeout | undefined;
-  private eofGz: Buffer | undefined;
+  private eofGz: GzipPiece | undefined;
 
   /**
    * Declare the families that may be served. Fragments of families no longer declared are
@@ -498,30 +500,35 @@ export class MetricStore {
 
   /**
    * The exposition as ready Buffers, one per block, for serving: a thawed block is frozen when
-   * reached. With `gzip`, each Buffer is a complete gzip member; their concatenation is one
-   * valid gzip stream of exactly the uncompressed bytes. Blocks are never split or dropped
-   * while a walk is in progress, so each object is written once per family.
+   * reached. With `gzip`, the Buffers form one gzip stream of exactly the uncompressed bytes,
+   * made of each block's cached compressed piece. Blocks are never split or dropped while a
+   * walk is in progress, so each object is written once per family.
    */
   *chunks(format: ExpositionFormat, gzip = false): Generator<Buffer> {
     this.scrapes++;
+    const trailer = gzip ? new GzipTrailer() : undefined;
+    const piece = (p: GzipPiece): Buffer => {
+      trailer?.add(p);
+      return p.deflated;
+    };
     try {
+      if (gzip) yield GZIP_HEADER;
       for (const family of this.ordered()) {
         if (family.objects === 0) continue;
-        yield gzip ? gzipHeader(family, format) : family.headers[format];
+        yield gzip ? piece(gzipHeader(family, format)) : family.headers[format];
         for (const block of family.blocks) {
           if (block.parts) {
             freeze(block);
             this.dirty.delete(block);
           }
           if (block.buf.length === 0) continue;
-          yield gzip ? (block.gz ??= gzipSync(block.buf, { level: GZIP_LEVEL })) : block.buf;
+          yield gzip ? piece((block.gz ??= gzipPiece(block.buf, GZIP_LEVEL))) : block.buf;
         }
       }
       if (format === "openmetrics") {
-        yield gzip
-          ? (this.eofGz ??= gzipSync(OPENMETRICS_EOF, { level: GZIP_LEVEL }))
-          : Buffer.from(OPENMETRICS_EOF);
+        yield gzip ? piece((this.eofGz ??= gzipPiece(EOF_BYTES, GZIP_LEVEL))) : EOF_BYTES;
       }
+      if (trailer) yield trailer.end();
     } finally {
       this.scrapes--;
       if (this.scrapes === 0 && this.reshape.size > 0) this.scheduleCompact();
