@@ -21,7 +21,7 @@ export const EVALUATION_LIMITS = {
   /** Series one metric may produce for one object; later rows are not evaluated. */
   maxSeriesPerObject: 10_000,
   /** Wall-clock time one metric may spend on one object before its series for it are dropped. */
-  maxMillisecondsPerObject: 250,
+  maxMillisecondsPerObject: 2_000,
 } as const;
 
 /** A metric went over a budget for this object: its series for the object are dropped. */
