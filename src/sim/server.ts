@@ -154,8 +154,9 @@ class SimServer implements ApiServer {
     });
     this.objects = new Objects(this.registry, this.store);
     this.objects.onResourceRemoved = (info) => {
-      // kube-apiserver ends watches on a resource that stopped being served.
-      for (const w of [...this.watches]) if (storageKey(w.info) === storageKey(info)) w.end();
+      // kube-apiserver ends watches on a resource that stopped being served, after delivering
+      // the DELETED events of its objects.
+      for (const w of [...this.watches]) if (storageKey(w.info) === storageKey(info)) w.finish();
     };
     this.faults = new Faults(
       {

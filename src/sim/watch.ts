@@ -43,6 +43,8 @@ export class WatchStream {
   private initialIndex = 0;
   private live: StoreEvent[] = [];
   private pumping = false;
+  /** End the stream once everything queued has been written (a resource stopped being served). */
+  private finishing = false;
   private closed = false;
   private hung = false;
   private bookmarkTimer: NodeJS.Timeout | undefined;
@@ -133,6 +135,22 @@ export class WatchStream {
     this.cleanup();
   }
 
+  /**
+   * Deliver what is queued (e.g. the DELETED events of a removed CRD's objects), then end:
+   * kube-apiserver sends those events before closing the watch.
+   */
+  finish(): void {
+    if (this.closed) return;
+    this.finishing = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.hung) {
+      this.end();
+      return;
+    }
+    this.kick();
+  }
+
   end(): void {
     if (this.closed) return;
     this.cleanup();
@@ -175,6 +193,13 @@ export class WatchStream {
       })
       .finally(() => {
         this.pumping = false;
+        // A pump that ended without awaiting leaves `pumping` set until this microtask: events
+        // queued in between were refused by kick() and must not wait for the next event.
+        if (!this.closed && !this.hung && (this.live.length > 0 || this.initialIndex < this.initial.length)) {
+          this.kick();
+        } else if (this.finishing) {
+          this.end();
+        }
       });
   }
 
@@ -244,6 +269,7 @@ export class WatchStream {
           this.initial = [];
           this.initialIndex = 0;
           this.deliveredRv = Math.max(this.deliveredRv, this.options.currentResourceVersion());
+          if (this.finishing) this.end();
           return;
         }
         await yieldToLoop();
