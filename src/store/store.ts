@@ -255,12 +255,21 @@ export class MetricStore {
       blocks.push(b);
       return b;
     }
-    // The last block whose first key is <= key (or the first block).
+    // The last block whose first key is <= key (or the first block). A block emptied by deletes
+    // stays until the next reshape; it counts as starting where the next non-empty block does,
+    // so the search stays monotonic and never files a key into a block out of order.
+    const firstOf = (i: number): string | undefined => {
+      for (let j = i; j < blocks.length; j++) {
+        const k = blocks[j]!.keys[0];
+        if (k !== undefined) return k;
+      }
+      return undefined;
+    };
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      const first = blocks[mid]!.keys[0];
+      const first = firstOf(mid);
       if (first !== undefined && first <= key) lo = mid;
       else hi = mid - 1;
     }
