@@ -261,7 +261,8 @@ export class ResourceHandlers {
     }
     const metadata: JsonObject = { resourceVersion: String(rv) };
     if (pos < entries.length) {
-      snapshotId ??= this.ctx.store.takeSnapshot(storageKey(info), entries).id;
+      // The rv the entries were read at: writes during a slow-list delay must not break the token.
+      snapshotId ??= this.ctx.store.takeSnapshot(storageKey(info), entries, rv).id;
       metadata.continue = encodeContinue({ id: snapshotId, rv, offset: pos });
       if (everything) metadata.remainingItemCount = entries.length - pos;
     } else if (snapshotId) {

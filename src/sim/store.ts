@@ -238,7 +238,8 @@ export class Store {
     for (const [id, s] of this.snapshots) if (s.resource === resource) this.snapshots.delete(id);
   }
 
-  takeSnapshot(resource: string, entries: readonly Entry[]): ListSnapshot {
+  /** `rv`: the resourceVersion `entries` were read at (default: now). */
+  takeSnapshot(resource: string, entries: readonly Entry[], rv = this.rv): ListSnapshot {
     this.expireSnapshots();
     if (this.snapshots.size >= this.options.maxSnapshots) {
       const oldest = this.snapshots.keys().next();
@@ -247,7 +248,7 @@ export class Store {
     const snap: ListSnapshot = {
       id: randomBytes(6).toString("hex"),
       resource,
-      rv: this.rv,
+      rv,
       entries,
       createdAt: Date.now(),
     };
