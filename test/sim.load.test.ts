@@ -175,6 +175,7 @@ describe("load", () => {
     expect(result.listed).toBe(N);
     expect(result.added).toBe(counts.backupSessions);
     expect(result.modified).toBe(UPDATES);
-    expect(maxBlockMs).toBeLessThan(50);
+    // "Not more than 50 ms": the reading comes in 10 ms clock ticks, so 50 is within the bound.
+    expect(maxBlockMs).toBeLessThanOrEqual(50);
   }, 120_000);
 });
