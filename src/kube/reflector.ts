@@ -89,7 +89,8 @@ type WatchOutcome =
   | { kind: "timeout" }
   | { kind: "closed"; suspicious: boolean }
   | { kind: "watchdog" }
-  | { kind: "error"; error: KubeApiError };
+  /** `delivered`: the stream had carried events before failing (it was healthy). */
+  | { kind: "error"; error: KubeApiError; delivered: boolean };
 
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_WATCH_TIMEOUT: readonly [number, number] = [300, 600];
@@ -181,6 +182,8 @@ export class Reflector {
         continue;
       }
       if (this.isStopped()) break;
+      // Backoff counts consecutive failed lists; a complete list ends the run.
+      listBackoff.reset();
       await this.watchAll(phase);
     }
   }
@@ -287,6 +290,9 @@ export class Reflector {
         case "error": {
           const { error } = outcome;
           observer?.onWatchRestart?.(this.key, error.isThrottled ? "throttled" : "error");
+          // A stream that carried events and then broke is a new failure, not one more of a
+          // run: start the sequence over, so recovery after a fault is prompt (docs/reliability.md).
+          if (outcome.delivered) backoff.reset();
           const delay = backoff.next(error.retryAfterSeconds);
           this.fail(error, "watch", delay);
           await sleep(delay, signal);
@@ -349,7 +355,7 @@ export class Reflector {
           },
           onDone: (error) => {
             if (error !== undefined) {
-              end(error.isGone ? { kind: "gone" } : { kind: "error", error });
+              end(error.isGone ? { kind: "gone" } : { kind: "error", error, delivered: events > 0 });
               return;
             }
             const elapsed = Date.now() - startedAt;
