@@ -661,7 +661,9 @@ export class Controller {
           this.loggedErrors.add(logKey);
           this.log.warn(
             { configuration: metric.configuration, metric: metric.name, reason },
-            `evaluation error: ${message}`,
+            // Quoted text in a message can be an object's field value: logs never carry it
+            // (the configuration's status.lastErrors has the full message).
+            `evaluation error: ${message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"')}`,
           );
         }
       },
