@@ -575,11 +575,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       let got = "";
       let converged = false;
       let lastNote = Date.now();
+      let convergedAt = 0;
       while (Date.now() - t0 < options.convergeMs + 25_000) {
         want = expected(sim, "text");
+        // Converged as of when the matching scrape was asked for, not when the comparison
+        // (which renders the whole estate offline) finished.
+        const asked = Date.now();
         got = (await httpGet(`${serve.metrics}/metrics`)).body;
         if (got === want) {
           converged = true;
+          convergedAt = asked;
           break;
         }
         if (Date.now() - lastNote > 2_000) {
@@ -593,7 +598,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
         await sleep(100);
       }
-      const convergeMs = Date.now() - t0;
+      const convergeMs = (converged ? convergedAt : Date.now()) - t0;
       const series = converged ? checkExposition(got, "text") : 0;
       if (!converged) {
         const a = got.split("\n");
