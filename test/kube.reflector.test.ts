@@ -246,6 +246,33 @@ describe("Reflector against the embedded API server", () => {
     expect(handler.relistStarts).toBe(1);
   });
 
+  it("starts its backoff over once a watch has stayed open, so a quiet resource recovers promptly", async () => {
+    seed(3);
+    const handler = new RecordingHandler();
+    const observer = new CountingObserver();
+    const retryIn = (line: string | undefined): number => Number(/retry in (\d+) ms/.exec(line ?? "")?.[1]);
+    const reflector = start(handler, observer, { backoff: { initialMs: 100, maxMs: 60_000 } });
+    await reflector.synced;
+    // A run of failed watches builds the backoff up: the dropped stream, then three 500s
+    // (100, 200, 400, 800 ms bases; each delay is at least half its base).
+    await eventually(() => sim.openWatches >= 1, "watch open");
+    sim.faults.failNext({ resource: "widgets", verb: "watch", status: 500, count: 3 });
+    sim.faults.dropWatches({ resource: "widgets" });
+    await eventually(
+      () => observer.errors.length === 4 && sim.openWatches >= 1,
+      "watch back after three 500s",
+    );
+    expect(retryIn(observer.errors[3])).toBeGreaterThanOrEqual(400);
+    // The watch then stays open, quiet (no events, no bookmarks), for longer than a failure in
+    // disguise would, and is dropped: that run of failures is over, the retry comes at once.
+    await delay(1_200);
+    sim.faults.dropWatches({ resource: "widgets" });
+    await eventually(() => observer.errors.length === 5, "the next failure");
+    expect(retryIn(observer.errors[4])).toBeLessThanOrEqual(100);
+    sim.create(widget("after-quiet-drop", "default"));
+    await eventually(converged(handler), "convergence");
+  });
+
   it("abandons a hung stream through the inactivity watchdog", async () => {
     seed(5);
     const handler = new RecordingHandler();

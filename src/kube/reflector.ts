@@ -89,8 +89,8 @@ type WatchOutcome =
   | { kind: "timeout" }
   | { kind: "closed"; suspicious: boolean }
   | { kind: "watchdog" }
-  /** `delivered`: the stream had carried events before failing (it was healthy). */
-  | { kind: "error"; error: KubeApiError; delivered: boolean };
+  /** `healthy`: the stream carried events, or stayed open a while, before failing. */
+  | { kind: "error"; error: KubeApiError; healthy: boolean };
 
 const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_WATCH_TIMEOUT: readonly [number, number] = [300, 600];
@@ -279,12 +279,20 @@ export class Reflector {
           observer?.onWatchRestart?.(this.key, "gone");
           return "gone";
         case "timeout":
+          // A watch that ran its full term was healthy: failures before it are over.
+          backoff.reset();
+          observer?.onWatchRestart?.(this.key, outcome.kind);
+          break;
         case "watchdog":
           observer?.onWatchRestart?.(this.key, outcome.kind);
           break;
         case "closed": {
           observer?.onWatchRestart?.(this.key, "closed");
+          // Only a run of streams closed at once, empty, means trouble; otherwise a long quiet
+          // resource would build up a backoff from unrelated past drops and, when events
+          // resume, sit out seconds of stale series.
           if (outcome.suspicious) await sleep(backoff.next(), signal);
+          else backoff.reset();
           break;
         }
         case "error": {
@@ -292,7 +300,7 @@ export class Reflector {
           observer?.onWatchRestart?.(this.key, error.isThrottled ? "throttled" : "error");
           // A stream that carried events and then broke is a new failure, not one more of a
           // run: start the sequence over, so recovery after a fault is prompt (docs/reliability.md).
-          if (outcome.delivered) backoff.reset();
+          if (outcome.healthy) backoff.reset();
           const delay = backoff.next(error.retryAfterSeconds);
           this.fail(error, "watch", delay);
           await sleep(delay, signal);
@@ -355,7 +363,8 @@ export class Reflector {
           },
           onDone: (error) => {
             if (error !== undefined) {
-              end(error.isGone ? { kind: "gone" } : { kind: "error", error, delivered: events > 0 });
+              const healthy = events > 0 || Date.now() - startedAt >= SHORT_WATCH_MS;
+              end(error.isGone ? { kind: "gone" } : { kind: "error", error, healthy });
               return;
             }
             const elapsed = Date.now() - startedAt;
