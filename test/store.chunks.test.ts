@@ -113,6 +113,12 @@ describe("MetricStore chunks", () => {
     expect(crcCombine(crc32("abc"), crc32("def"), crcShift(3))).toBe(crc32("abcdef"));
   });
 
+  it("cache compressed pieces in memory of their own size (not zlib's 16 KiB output chunk)", () => {
+    const piece = gzipPiece(Buffer.from('a_family{x="1"} 1\n'.repeat(1000)), 1);
+    expect(piece.deflated.length).toBeLessThan(1024);
+    expect(piece.deflated.buffer.byteLength).toBe(piece.deflated.length);
+  });
+
   it("keep a block and its gzip member when an object renders the same again", () => {
     const s = new MetricStore();
     s.setFamilies(FAMILIES);

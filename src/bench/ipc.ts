@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 import type { ChildProcess } from "node:child_process";
 
 /**
@@ -125,9 +127,29 @@ export interface MemorySample {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /** Where the resident bytes are: V8 heap spaces (used/committed), /proc smaps, extras. */
+  breakdown?: Record<string, number>;
 }
 
-export function memoryAfterGc(): MemorySample {
+/** Resident-memory details for the bench report (Linux: /proc/self/smaps_rollup). */
+function breakdown(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of getHeapSpaceStatistics()) {
+    out[`heap.${s.space_name}.used`] = s.space_used_size;
+    out[`heap.${s.space_name}.committed`] = s.physical_space_size;
+  }
+  try {
+    for (const line of readFileSync("/proc/self/smaps_rollup", "utf8").split("\n")) {
+      const m = /^(\w+):\s+(\d+) kB/.exec(line);
+      if (m) out[`smaps.${m[1]!}`] = Number(m[2]) * 1024;
+    }
+  } catch {
+    // not Linux: the V8 figures alone
+  }
+  return out;
+}
+
+export function memoryAfterGc(extra: () => Record<string, number> = () => ({})): MemorySample {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
     gc();
@@ -140,6 +162,7 @@ export function memoryAfterGc(): MemorySample {
     heapTotal: m.heapTotal,
     external: m.external,
     arrayBuffers: m.arrayBuffers,
+    breakdown: { ...breakdown(), ...extra() },
   };
 }
 

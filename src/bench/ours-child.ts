@@ -69,7 +69,8 @@ const eld = monitorEventLoopDelay({ resolution: 5 });
 const peak = new PeakRss();
 
 serveCommands({
-  memory: () => memoryAfterGc(),
+  memory: () =>
+    memoryAfterGc(() => Object.fromEntries(Object.entries(store.stats()).map(([k, v]) => [`store.${k}`, v]))),
   windowStart: () => {
     eld.reset();
     eld.enable();

@@ -147,6 +147,7 @@ async function main(): Promise<void> {
   log(`${series} series, ${fmtBytes(body.length)} (first scrape ${fmtMs(first.ms)})`);
   await fetchTimed(url, { gzip: true });
   const memory = await ours.call<MemorySample>("memory");
+  log(`ours memory after GC: ${JSON.stringify(memory)}`);
 
   await ours.call("windowStart");
   const text = await scrapeSeries(url, false, REPS);

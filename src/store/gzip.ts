@@ -66,9 +66,20 @@ export interface GzipPiece {
   readonly size: number;
 }
 
+/**
+ * An exact-size copy of `buf` in its own memory. zlib's sync output is a view of its 16 KiB
+ * output chunk: a piece of 1 KiB kept as it is pins all 16 KiB for as long as it is cached.
+ */
+export function ownedCopy(buf: Buffer): Buffer {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf;
+  const out = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(out);
+  return out;
+}
+
 export function gzipPiece(data: Buffer, level: number): GzipPiece {
   return {
-    deflated: deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH }),
+    deflated: ownedCopy(deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH })),
     crc: crc32(data),
     shift: crcShift(data.length),
     size: data.length,

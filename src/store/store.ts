@@ -418,6 +418,25 @@ export class MetricStore {
     return this.families.get(family)?.series ?? 0;
   }
 
+  /** What the store holds, in bytes and counts (bench and diagnostics). */
+  stats(): Record<string, number> {
+    const out = { families: 0, blocks: 0, thawed: 0, keys: 0, bufBytes: 0, offsetBytes: 0, gzBytes: 0 };
+    for (const family of this.families.values()) {
+      out.families++;
+      for (const b of family.blocks) {
+        out.blocks++;
+        if (b.parts) out.thawed++;
+        out.keys += b.keys.length;
+        out.bufBytes += b.buf.length;
+        out.offsetBytes += b.offsets.byteLength;
+        out.gzBytes += b.gz?.deflated.length ?? 0;
+      }
+    }
+    let objects = 0;
+    for (const r of this.resources.values()) objects += r.objects.size;
+    return { ...out, objects };
+  }
+
   private ordered(): Family[] {
     this.sortedFamilies ??= [...this.families.values()].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
