@@ -12,13 +12,10 @@ import {
 } from "../src/jsonpath/index.js";
 import { compile, widget } from "./support/configs.js";
 
-/** Bounded cost (issue 7): every cap gives a clear error, quickly, instead of hanging. */
-
-function timed<T>(f: () => T): { value: T; ms: number } {
-  const start = performance.now();
-  const value = f();
-  return { value, ms: performance.now() - start };
-}
+/**
+ * Bounded cost (issue 7): every cap gives a clear error instead of hanging. No wall-clock
+ * bounds here: a cap that failed would run into the test timeout.
+ */
 
 function limitError(path: string, data: unknown): string {
   const compiled = compilePath(path);
@@ -50,10 +47,9 @@ describe("JSONPath caps", () => {
     // Each union multiplies the values in flight by 100: 100^3 = one million without the cap.
     const union = `[${Array.from({ length: 100 }, () => "0").join(",")}]`;
     const path = `.a${union}${union}${union}`;
-    const { value: message, ms } = timed(() => limitError(path, { a: nestedLists(3, 1) }));
+    const message = limitError(path, { a: nestedLists(3, 1) });
     expect(message).toContain(`more than ${PATH_LIMITS.maxResults} results`);
     expect(message).toContain(JSON.stringify(path));
-    expect(ms).toBeLessThan(2000);
   });
 
   it("caps [*] and .* results, on the fast path too", () => {
@@ -69,9 +65,7 @@ describe("JSONPath caps", () => {
     let chain: unknown = { a: 1 };
     for (let i = 0; i < 2000; i++) chain = { a: chain };
     const wide = { list: Array.from({ length: 100 }, () => chain) };
-    const { value: message, ms } = timed(() => limitError("..a..a..a", wide));
-    expect(message).toMatch(/more than \d+ (results|values)/);
-    expect(ms).toBeLessThan(5000);
+    expect(limitError("..a..a..a", wide)).toMatch(/more than \d+ (results|values)/);
   });
 
   it("stops filters over huge lists at the caps", () => {
@@ -105,17 +99,14 @@ describe("expression caps", () => {
   it("stops evaluation at the step cap with an ExpressionError", () => {
     const e = compileExpression("x IN l", { knownParams: new Set(["x", "l"]) });
     const l = Array.from({ length: LIMITS.maxSteps * 2 }, (_, i) => i);
-    const { ms } = timed(() => {
-      expect(() =>
-        e.evaluate(
-          new Map<string, unknown>([
-            ["x", -1],
-            ["l", l],
-          ]),
-        ),
-      ).toThrow(`exceeded ${LIMITS.maxSteps} steps`);
-    });
-    expect(ms).toBeLessThan(1000);
+    expect(() =>
+      e.evaluate(
+        new Map<string, unknown>([
+          ["x", -1],
+          ["l", l],
+        ]),
+      ),
+    ).toThrow(`exceeded ${LIMITS.maxSteps} steps`);
   });
 
   it("caps regex pattern length, and matches in linear time", () => {
@@ -128,16 +119,14 @@ describe("expression caps", () => {
         ]),
       ),
     ).toThrow("the limit is 256");
-    const { value, ms } = timed(() =>
-      e.evaluate(
-        new Map([
-          ["s", `${"a".repeat(4000)}!`],
-          ["p", "^(a+)+$"],
-        ]),
-      ),
+    // A backtracking engine would not finish this before the test's timeout.
+    const value = e.evaluate(
+      new Map([
+        ["s", `${"a".repeat(4000)}!`],
+        ["p", "^(a+)+$"],
+      ]),
     );
     expect(value).toBe(false);
-    expect(ms).toBeLessThan(2000);
   });
 });
 
@@ -147,12 +136,10 @@ describe("per-object budgets", () => {
     expect(config.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
     const target = [...buildPlan([config]).targets.values()][0]!;
     const errors: { metric: string; reason: EvaluationErrorReason; message: string }[] = [];
-    const { value, ms } = timed(() =>
-      renderObject(target, obj, {
-        onError: (m: CompiledMetric, reason, message) => errors.push({ metric: m.name, reason, message }),
-      }),
-    );
-    return { families: target.families, out: value, errors, ms };
+    const out = renderObject(target, obj, {
+      onError: (m: CompiledMetric, reason, message) => errors.push({ metric: m.name, reason, message }),
+    });
+    return { families: target.families, out, errors };
   }
 
   it("keeps the first series of a metric that produces too many for one object", () => {
