@@ -304,6 +304,29 @@ describe("states and duplicates (SPEC §3.6–3.7)", () => {
     expect(onDuplicate).toHaveBeenCalledWith("example_com_widget_m");
   });
 
+  it("keeps the first of two states with the same label value and counts the duplicate", () => {
+    const onDuplicate = jest.fn();
+    const out = one(
+      {
+        states: {
+          labelKey: "phase",
+          values: [
+            { labelValue: "Done", metricValue: { value: 1 } },
+            { labelValue: "Done", metricValue: { value: 2 } },
+            { labelValue: "Failed", metricValue: { value: 0 } },
+          ],
+        },
+      },
+      widget("a"),
+      { onDuplicate },
+    );
+    expect(out).toEqual([
+      'example_com_widget_m{namespace="ns",widget="a",phase="Done"} 1',
+      'example_com_widget_m{namespace="ns",widget="a",phase="Failed"} 0',
+    ]);
+    expect(onDuplicate).toHaveBeenCalledTimes(1);
+  });
+
   it("merges a family defined by two configurations with the same help, and dedupes their series", () => {
     const a = compile([gauge({ metricValue: { value: 1 } })], { name: "a" });
     const b = compile([gauge({ metricValue: { value: 2 } })], { name: "b" });

@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { compileConfiguration } from "../src/config/compile.js";
 import type { CompiledConfiguration } from "../src/config/compiled.js";
 import type { Diagnostic } from "../src/config/types.js";
-import { renderObject } from "../src/engine/evaluate.js";
+import { renderObject, type EvaluationHooks } from "../src/engine/evaluate.js";
+import { renderObjectReference } from "../src/engine/reference.js";
 import { buildPlan } from "../src/engine/plan.js";
 import type { ExpositionFormat } from "../src/exposition/format.js";
 import { compileExpression, ExpressionError, ABSENT } from "../src/expression/index.js";
@@ -362,6 +363,58 @@ describe("rendering", () => {
       { seed: SEED, numRuns: 250 },
     );
     expect(runs.length).toBe(250);
+  });
+
+  it("renderObject gives the bytes, series counts and reports of the plain reference evaluation", () => {
+    const recorder = (): { calls: string[]; hooks: EvaluationHooks } => {
+      const calls: string[] = [];
+      return {
+        calls,
+        hooks: {
+          onError: (metric, reason, message) => calls.push(`error ${metric.name} ${reason} ${message}`),
+          onDuplicate: (family) => calls.push(`duplicate ${family}`),
+        },
+      };
+    };
+    // Common labels of every kind here (row-relative ones included when a metric has an Array
+    // field), and label keys that collide with the identity labels, each other and the states
+    // label, so both the direct and the pairs rendering are compared.
+    const collidingLabel = labelSpec(fc.constantFrom("a", "b", "namespace", "d0", "phase", "state"));
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof({ weight: 3, arbitrary: validishMetric }, { weight: 1, arbitrary: metricSpec }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        fc.option(fc.array(fc.oneof(goodLabel, collidingLabel), { maxLength: 4 }), { nil: undefined }),
+        fc.array(objectBody, { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.option(fc.array(goodLabel, { maxLength: 2 }), { nil: undefined }),
+        (metrics, common, bodies, repeat, secondCommon) => {
+          const configuration = compileConfiguration(configFor("D", metrics, common), { file: "p.yaml" });
+          // A second configuration with the first metric: one family fed twice (merged, SPEC
+          // §3.7): its series duplicate the first one's where their common labels agree.
+          const second = {
+            ...(configFor("D", metrics.slice(0, 1), secondCommon) as object),
+            metadata: { name: "c-D2" },
+          };
+          const configurations = repeat ? [configuration, compileConfiguration(second)] : [configuration];
+          const target = buildPlan(configurations).targets.values().next().value;
+          if (target === undefined) return;
+          for (const body of bodies) {
+            const obj = objectFor("D", body);
+            const fast = recorder();
+            const counts: number[] = [];
+            const out = renderObject(target, obj, fast.hooks, counts);
+            const ref = recorder();
+            expect(out).toEqual(renderObjectReference(target, obj, ref.hooks));
+            expect(fast.calls).toEqual(ref.calls);
+            expect(counts).toEqual(out.map((f) => (f === undefined ? 0 : f.split("\n").length - 1)));
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 600 },
+    );
   });
 
   /** Long generated strings would drown the report: keep the start of every long line. */

@@ -2,13 +2,27 @@ import type { BoundPath, CompiledLabel, CompiledMetric, CompiledValue } from "..
 import type { CompiledPath } from "../jsonpath/index.js";
 import { formatResults, JsonPathLimitError } from "../jsonpath/index.js";
 import { ExpressionError } from "../expression/index.js";
-import { renderLabels, seriesLine } from "../exposition/format.js";
+import { escapeLabelValue, formatValue, renderLabels, seriesLine } from "../exposition/format.js";
 import type { TargetPlan } from "./plan.js";
 import { bindParam, convertExpressionResult, convertPathValue, type Conversion } from "./values.js";
 
 /**
  * Per-object evaluation (SPEC §3): one object in, its rendered series lines per family out. This
  * runs at event time; a scrape only concatenates what it produced.
+ *
+ * reference.ts is the same evaluation written plainly, label pairs and all; this one is what runs,
+ * and test/props.engine checks that both give the same bytes and report the same problems. What
+ * makes it cheaper, per target plan (built once, see `programFor`):
+ * - paths are shared by their text across every metric of the target: commonLabels are compiled
+ *   once per metric, so `.metadata.name` read by six metrics is evaluated, formatted and escaped
+ *   once per object, not six times;
+ * - a metric whose label keys are all distinct (identity labels and the states label included),
+ *   which is every shipped configuration, needs no label pairs: its label text is the identity
+ *   labels, then each label that has a value, in order. The leading run of labels that do not
+ *   read the row is rendered once per object and reused by every metric that starts with the same
+ *   labels (the commonLabels);
+ * - a metric that can only produce distinct series (one row, states with distinct values, the only
+ *   metric of its family) skips the duplicate check.
  */
 
 export type EvaluationErrorReason = "path" | "conversion" | "expression" | "limit";
@@ -25,7 +39,7 @@ export const EVALUATION_LIMITS = {
 } as const;
 
 /** A metric went over a budget for this object: its series for the object are dropped. */
-class BudgetExceeded extends Error {}
+export class BudgetExceeded extends Error {}
 
 export interface EvaluationHooks {
   onError?(metric: CompiledMetric, reason: EvaluationErrorReason, message: string): void;
@@ -47,23 +61,233 @@ export function objectIdentity(obj: unknown): ObjectIdentity | undefined {
   return { name, namespace: typeof namespace === "string" ? namespace : "" };
 }
 
+// ---- the program of a target plan ----
+
+/** A label of a metric whose keys are all distinct: its text is `,key="value"` or nothing. */
+type LabelStep =
+  | { readonly kind: "const"; readonly text: string }
+  /** Reads the whole object: its text is computed once per object (`segment` indexes the cache). */
+  | { readonly kind: "shared"; readonly segment: number }
+  | { readonly kind: "row"; readonly open: string; readonly path: BoundPath };
+
+interface Segment {
+  /** `,key="` (a const label: its whole text). */
+  readonly open: string;
+  /** Index of the path in the object's path cache; -1 for a const label. */
+  readonly path: number;
+}
+
+interface MetricProgram {
+  readonly metric: CompiledMetric;
+  readonly slot: number;
+  /** Index of each whole-object path of this metric in the path cache, by CompiledPath. */
+  readonly paths: ReadonlyMap<CompiledPath, number>;
+  /** Index of the field path, or -1. */
+  readonly field: number;
+  /** Undefined: keys may repeat, so labels go through pairs as in reference.ts. */
+  readonly direct:
+    | {
+        /** `family{` */
+        readonly open: string;
+        /** The leading labels that read the whole object, rendered once per object. */
+        readonly prefix: number;
+        readonly rest: readonly LabelStep[];
+        /** `,key="value"` of each state, when states are set. */
+        readonly states: readonly string[] | undefined;
+        /** The only metric of its family: duplicates can only be among its own series. */
+        readonly alone: boolean;
+      }
+    | undefined;
+  /** Series of this metric may repeat each other or another metric's in the same family. */
+  readonly dedup: boolean;
+}
+
+interface Program {
+  readonly metrics: readonly MetricProgram[];
+  /** Whole-object paths, one per distinct text (the same text evaluates the same). */
+  readonly paths: readonly CompiledPath[];
+  readonly segments: readonly Segment[];
+  /** Per prefix: the segments it joins. */
+  readonly prefixes: readonly (readonly number[])[];
+}
+
+const programs = new WeakMap<TargetPlan, Program>();
+
+function programFor(plan: TargetPlan): Program {
+  let p = programs.get(plan);
+  if (!p) {
+    p = compileProgram(plan);
+    programs.set(plan, p);
+  }
+  return p;
+}
+
+function compileProgram(plan: TargetPlan): Program {
+  const pathIndex = new Map<string, number>();
+  const pathList: CompiledPath[] = [];
+  const segmentIndex = new Map<string, number>();
+  const segments: Segment[] = [];
+  const prefixIndex = new Map<string, number>();
+  const prefixes: number[][] = [];
+  const perSlot = new Map<number, number>();
+  for (const { slot } of plan.metrics) perSlot.set(slot, (perSlot.get(slot) ?? 0) + 1);
+
+  const internPath = (path: CompiledPath): number => {
+    let i = pathIndex.get(path.source);
+    if (i === undefined) {
+      i = pathList.push(path) - 1;
+      pathIndex.set(path.source, i);
+    }
+    return i;
+  };
+
+  const metrics = plan.metrics.map(({ metric, slot }): MetricProgram => {
+    const paths = new Map<CompiledPath, number>();
+    const bind = (b: BoundPath): void => {
+      if (!b.rowRelative) paths.set(b.path, internPath(b.path));
+    };
+    const field = metric.field ? internPath(metric.field.path) : -1;
+    for (const l of metric.labels) if (l.kind === "path") bind(l.path);
+    for (const p of metric.params) if (p.kind === "path") bind(p.path);
+    const values: CompiledValue[] = metric.states ? metric.states.values.map((s) => s.value) : [];
+    if (metric.value) values.push(metric.value);
+    for (const v of values) if (v.kind === "path") bind(v.path);
+
+    const keys = ["namespace", plan.objectLabel, ...metric.labels.map((l) => l.key)];
+    if (metric.states) keys.push(metric.states.labelKey);
+    const distinct = new Set(keys).size === keys.length;
+    const stateTexts = metric.states?.values.map(
+      (s) => `,${metric.states!.labelKey}="${escapeLabelValue(s.labelValue)}"`,
+    );
+    const distinctStates = stateTexts === undefined || new Set(stateTexts).size === stateTexts.length;
+    const dedup = (perSlot.get(slot) ?? 0) > 1 || metric.field?.type === "Array" || !distinctStates;
+
+    let direct: MetricProgram["direct"];
+    if (distinct) {
+      const lead: number[] = [];
+      let i = 0;
+      for (; i < metric.labels.length; i++) {
+        const l = metric.labels[i]!;
+        if (l.kind === "path" && l.path.rowRelative) break;
+        lead.push(segmentFor(l));
+      }
+      const rest = metric.labels.slice(i).map((l): LabelStep => {
+        const open = `,${l.key}="`;
+        if (l.kind === "const") return { kind: "const", text: `${open}${escapeLabelValue(l.value)}"` };
+        return l.path.rowRelative
+          ? { kind: "row", open, path: l.path }
+          : { kind: "shared", segment: segmentFor(l) };
+      });
+      const leadKey = lead.join(",");
+      let prefix = prefixIndex.get(leadKey);
+      if (prefix === undefined) {
+        prefix = prefixes.push(lead) - 1;
+        prefixIndex.set(leadKey, prefix);
+      }
+      direct = {
+        open: `${metric.family}{`,
+        prefix,
+        rest,
+        states: stateTexts,
+        alone: perSlot.get(slot) === 1,
+      };
+    }
+    return { metric, slot, paths, field, direct, dedup };
+  });
+
+  /** Segments are keyed by key and path text (const labels by key and value). */
+  function segmentFor(l: CompiledLabel): number {
+    const id =
+      l.kind === "const" ? `c\u0000${l.key}\u0000${l.value}` : `p\u0000${l.key}\u0000${l.path.path.source}`;
+    let s = segmentIndex.get(id);
+    if (s === undefined) {
+      s = segments.length;
+      segments.push(
+        l.kind === "const"
+          ? { open: `,${l.key}="${escapeLabelValue(l.value)}"`, path: -1 }
+          : { open: `,${l.key}="`, path: internPath(l.path.path) },
+      );
+      segmentIndex.set(id, s);
+    }
+    return s;
+  }
+
+  return { metrics, paths: pathList, segments, prefixes };
+}
+
+// ---- per-object state ----
+
+/** Not yet computed (undefined stays a real value: a label without one). */
+const UNSET = Symbol("unset");
+
 /**
- * Path results for the whole object are shared by every metric of the object: `.metadata.name`
- * and `.status.phase` are read by many labels, and each is evaluated once per object.
+ * What one object's metrics share: path results, label texts and label prefixes, each computed
+ * on first use. A computation that throws (a limit) is not cached, so every metric that reads
+ * it fails the same way, as each would on its own.
  */
 class ObjectScope {
-  private readonly memo = new Map<CompiledPath, unknown[]>();
-  constructor(readonly root: unknown) {}
-  read(bound: BoundPath, row: unknown): unknown[] {
+  private readonly results: (unknown[] | undefined)[];
+  private readonly texts: (string | typeof UNSET)[];
+  private readonly prefixes: (string | undefined)[];
+  /** `{namespace="…",kind="…"` */
+  readonly head: string;
+
+  constructor(
+    readonly root: unknown,
+    readonly id: ObjectIdentity,
+    readonly program: Program,
+    objectLabel: string,
+  ) {
+    this.results = new Array<unknown[] | undefined>(program.paths.length);
+    this.texts = new Array<string | typeof UNSET>(program.segments.length).fill(UNSET);
+    this.prefixes = new Array<string | undefined>(program.prefixes.length);
+    const name = `${objectLabel}="${escapeLabelValue(id.name)}"`;
+    this.head = id.namespace === "" ? name : `namespace="${escapeLabelValue(id.namespace)}",${name}`;
+  }
+
+  /** Results of a path of metric `m` for `row`. */
+  read(m: MetricProgram, bound: BoundPath, row: unknown): unknown[] {
     if (bound.rowRelative) return bound.path.evaluate(row);
-    let r = this.memo.get(bound.path);
-    if (!r) {
-      r = bound.path.evaluate(this.root);
-      this.memo.set(bound.path, r);
-    }
+    return this.results[m.paths.get(bound.path)!] ?? this.evaluate(m.paths.get(bound.path)!);
+  }
+
+  /** Results of the whole-object path with this index. */
+  path(i: number): unknown[] {
+    return this.results[i] ?? this.evaluate(i);
+  }
+
+  private evaluate(i: number): unknown[] {
+    const r = this.program.paths[i]!.evaluate(this.root);
+    this.results[i] = r;
     return r;
   }
+
+  /** `,key="value"` of a whole-object label, or "" when it has no value. */
+  segment(s: number): string {
+    const cached = this.texts[s]!;
+    if (cached !== UNSET) return cached;
+    const seg = this.program.segments[s]!;
+    let text = seg.open;
+    if (seg.path >= 0) {
+      const value = formatResults(this.path(seg.path));
+      text = value === undefined ? "" : `${seg.open}${escapeLabelValue(value)}"`;
+    }
+    this.texts[s] = text;
+    return text;
+  }
+
+  /** The leading whole-object labels shared by the metrics that start with them, as text. */
+  prefix(p: number): string {
+    const cached = this.prefixes[p];
+    if (cached !== undefined) return cached;
+    let text = "";
+    for (const s of this.program.prefixes[p]!) text += this.segment(s);
+    this.prefixes[p] = text;
+    return text;
+  }
 }
+
+// ---- evaluation ----
 
 type Pairs = [string, string][];
 
@@ -78,50 +302,42 @@ function setLabel(pairs: Pairs, key: string, value: string): void {
   pairs.push([key, value]);
 }
 
-function evaluateLabels(
-  scope: ObjectScope,
-  labels: readonly CompiledLabel[],
-  row: unknown,
-  pairs: Pairs,
-): void {
-  for (const label of labels) {
-    if (label.kind === "const") {
-      setLabel(pairs, label.key, label.value);
-      continue;
-    }
-    const text = formatResults(scope.read(label.path, row));
-    if (text !== undefined) setLabel(pairs, label.key, text);
-  }
-}
-
-function evaluateParams(scope: ObjectScope, metric: CompiledMetric, row: unknown): Map<string, unknown> {
+function evaluateParams(scope: ObjectScope, m: MetricProgram, row: unknown): Map<string, unknown> {
   const env = new Map<string, unknown>();
-  for (const p of metric.params) {
-    env.set(p.key, p.kind === "const" ? p.value : bindParam(scope.read(p.path, row)));
+  for (const p of m.metric.params) {
+    env.set(p.key, p.kind === "const" ? p.value : bindParam(scope.read(m, p.path, row)));
   }
   return env;
 }
 
+type Evaluated = Conversion & { reason?: string; kind?: EvaluationErrorReason };
+
 function evaluateValue(
   scope: ObjectScope,
-  metric: CompiledMetric,
+  m: MetricProgram,
   value: CompiledValue,
   row: unknown,
   env: () => Map<string, unknown>,
-): Conversion & { reason?: string; kind?: EvaluationErrorReason } {
+): Evaluated {
   switch (value.kind) {
     case "const":
       return { ok: true, value: value.value };
     case "path": {
-      const results = scope.read(value.path, row).filter((r) => r !== null && r !== undefined);
-      if (results.length !== 1) {
+      const all = scope.read(m, value.path, row);
+      let found: unknown;
+      let n = 0;
+      for (const r of all) {
+        if (r === null || r === undefined) continue;
+        if (n++ === 0) found = r;
+      }
+      if (n !== 1) {
         return {
           ok: false,
           kind: "path",
-          reason: `valueFromPath ${JSON.stringify(value.path.source)} gave ${results.length} results; exactly one is needed`,
+          reason: `valueFromPath ${JSON.stringify(value.path.source)} gave ${n} results; exactly one is needed`,
         };
       }
-      const c = convertPathValue(results[0], metric.field?.type);
+      const c = convertPathValue(found, m.metric.field?.type);
       return c.ok ? c : { ...c, kind: "conversion" };
     }
     case "expression": {
@@ -143,117 +359,206 @@ function evaluateValue(
 }
 
 /** The rows of SPEC §3.1; an empty list means the metric yields nothing for this object. */
-function rowsOf(metric: CompiledMetric, root: unknown): readonly unknown[] {
-  const field = metric.field;
-  if (!field) return [undefined];
-  const results = field.path.evaluate(root);
+function rowsOf(scope: ObjectScope, m: MetricProgram): readonly unknown[] {
+  const field = m.metric.field;
+  if (!field) return ONE_ROW;
+  const results = scope.path(m.field);
   if (field.type === "Array") {
     return results.length === 1 && Array.isArray(results[0]) ? (results[0] as unknown[]) : [];
   }
-  return results.some((r) => r !== null && r !== undefined) ? [undefined] : [];
+  for (const r of results) if (r !== null && r !== undefined) return ONE_ROW;
+  return [];
+}
+
+const ONE_ROW: readonly unknown[] = [undefined];
+
+/** Collects one metric's series for one object. */
+class Emitter {
+  text = "";
+  series = 0;
+  /** Keys added to `seen` by this metric, to take back if it is dropped. */
+  readonly added: string[] = [];
+
+  constructor(
+    readonly family: string,
+    /** Keys of the series emitted so far in this family, when duplicates are possible. */
+    readonly seen: Set<string> | undefined,
+    readonly hooks: EvaluationHooks,
+  ) {}
+
+  /**
+   * Counts a series about to be written; false for a duplicate (reported, not written). `key`
+   * tells it from the family's other series: its label text, or only the part that varies.
+   */
+  admit(key: string): boolean {
+    if (this.seen) {
+      if (this.seen.has(key)) {
+        this.hooks.onDuplicate?.(this.family);
+        return false;
+      }
+      this.count();
+      this.seen.add(key);
+      this.added.push(key);
+      return true;
+    }
+    this.count();
+    return true;
+  }
+
+  private count(): void {
+    if (this.series >= EVALUATION_LIMITS.maxSeriesPerObject) {
+      throw new BudgetExceeded(
+        `more than ${EVALUATION_LIMITS.maxSeriesPerObject} series for one object; the first ${EVALUATION_LIMITS.maxSeriesPerObject} are kept`,
+      );
+    }
+    this.series++;
+  }
 }
 
 /**
  * Render one object for every metric of its target plan. Returns, per family slot of the plan,
  * the concatenated series lines (or undefined where the object yields nothing for that family).
+ * When `counts` is given, it receives the number of series per slot.
  */
 export function renderObject(
   plan: TargetPlan,
   obj: unknown,
   hooks: EvaluationHooks = {},
+  counts?: number[],
 ): (string | undefined)[] {
   const out: (string | undefined)[] = new Array<string | undefined>(plan.families.length).fill(undefined);
+  if (counts) {
+    counts.length = plan.families.length;
+    counts.fill(0);
+  }
   const id = objectIdentity(obj);
   if (!id) return out;
-  const scope = new ObjectScope(obj);
+  const program = programFor(plan);
+  const scope = new ObjectScope(obj, id, program, plan.objectLabel);
   const seen: (Set<string> | undefined)[] = [];
 
-  for (const { metric, slot } of plan.metrics) {
-    const seenHere = (seen[slot] ??= new Set<string>());
-    const added: string[] = [];
-    let text = out[slot] ?? "";
-    let series = 0;
-    const deadline = performance.now() + EVALUATION_LIMITS.maxMillisecondsPerObject;
-
-    const emit = (pairs: Pairs, value: number): void => {
-      const labels = renderLabels(pairs);
-      if (seenHere.has(labels)) {
-        hooks.onDuplicate?.(metric.family);
-        return;
-      }
-      if (series >= EVALUATION_LIMITS.maxSeriesPerObject) {
-        throw new BudgetExceeded(
-          `more than ${EVALUATION_LIMITS.maxSeriesPerObject} series for one object; the first ${EVALUATION_LIMITS.maxSeriesPerObject} are kept`,
-        );
-      }
-      series++;
-      seenHere.add(labels);
-      added.push(labels);
-      text += seriesLine(metric.family, labels, value);
-    };
+  for (const m of program.metrics) {
+    const { metric, slot } = m;
+    const emitter = new Emitter(
+      metric.family,
+      m.dedup ? (seen[slot] ??= new Set<string>()) : undefined,
+      hooks,
+    );
     const fail = (reason: EvaluationErrorReason, message: string): void => {
       hooks.onError?.(metric, reason, message);
     };
 
     try {
-      renderRows(plan, scope, id, metric, emit, fail, deadline);
+      renderRows(plan, scope, m, emitter, fail);
     } catch (err) {
-      if (err instanceof BudgetExceeded && series >= EVALUATION_LIMITS.maxSeriesPerObject) {
+      if (err instanceof BudgetExceeded && emitter.series >= EVALUATION_LIMITS.maxSeriesPerObject) {
         // Deterministic: the first rows, in list order, are kept.
         fail("limit", err.message);
       } else if (err instanceof BudgetExceeded || err instanceof JsonPathLimitError) {
         // Nothing partial: this metric's series for this object are dropped.
         fail(err instanceof BudgetExceeded ? "limit" : "path", err.message);
-        for (const labels of added) seenHere.delete(labels);
+        for (const labels of emitter.added) emitter.seen?.delete(labels);
         continue;
       } else {
         throw err;
       }
     }
-    out[slot] = text === "" ? undefined : text;
+    if (emitter.text !== "") {
+      out[slot] = (out[slot] ?? "") + emitter.text;
+      if (counts) counts[slot] = (counts[slot] ?? 0) + emitter.series;
+    }
   }
   return out;
 }
 
-/** Every row of one metric for one object, through `emit`; throws when over a budget. */
+/** Every row of one metric for one object, through `emitter`; throws when over a budget. */
 function renderRows(
   plan: TargetPlan,
   scope: ObjectScope,
-  id: ObjectIdentity,
-  metric: CompiledMetric,
-  emit: (pairs: Pairs, value: number) => void,
+  m: MetricProgram,
+  emitter: Emitter,
   fail: (reason: EvaluationErrorReason, message: string) => void,
-  deadline: number,
 ): void {
-  const rows = rowsOf(metric, scope.root);
-  for (const row of rows) {
-    if (performance.now() > deadline) {
+  const { metric, direct } = m;
+  const rows = rowsOf(scope, m);
+  // The first row is never late: the clock starts with the metric.
+  const deadline = rows.length > 1 ? performance.now() + EVALUATION_LIMITS.maxMillisecondsPerObject : 0;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    if (r > 0 && performance.now() > deadline) {
       throw new BudgetExceeded(
         `took longer than ${EVALUATION_LIMITS.maxMillisecondsPerObject} ms for one object; its series for this object are dropped`,
       );
     }
-    const base: Pairs = [];
-    if (id.namespace !== "") base.push(["namespace", id.namespace]);
-    base.push([plan.objectLabel, id.name]);
-    evaluateLabels(scope, metric.labels, row, base);
     let env: Map<string, unknown> | undefined;
-    const lazyEnv = (): Map<string, unknown> => (env ??= evaluateParams(scope, metric, row));
+    const lazyEnv = (): Map<string, unknown> => (env ??= evaluateParams(scope, m, row));
 
+    if (direct) {
+      // The identity labels and the leading whole-object ones are the same for every row: when
+      // this metric is alone in its family, its series differ only in what follows them.
+      const lead = scope.head + scope.prefix(direct.prefix);
+      let rest = "";
+      for (const step of direct.rest) {
+        if (step.kind === "const") {
+          rest += step.text;
+        } else if (step.kind === "shared") {
+          rest += scope.segment(step.segment);
+        } else {
+          const text = formatResults(step.path.path.evaluate(row));
+          if (text !== undefined) rest += `${step.open}${escapeLabelValue(text)}"`;
+        }
+      }
+      if (metric.states) {
+        const states = direct.states!;
+        metric.states.values.forEach((state, i) => {
+          const v = evaluateValue(scope, m, state.value, row, lazyEnv);
+          if (!v.ok) {
+            fail(v.kind ?? "conversion", v.reason);
+            return;
+          }
+          const tail = rest + states[i]!;
+          if (emitter.admit(direct.alone ? tail : `{${lead}${tail}}`))
+            emitter.text += `${direct.open}${lead}${tail}} ${formatValue(v.value)}\n`;
+        });
+      } else if (metric.value) {
+        const v = evaluateValue(scope, m, metric.value, row, lazyEnv);
+        if (!v.ok) fail(v.kind ?? "conversion", v.reason);
+        else if (emitter.admit(direct.alone ? rest : `{${lead}${rest}}`))
+          emitter.text += `${direct.open}${lead}${rest}} ${formatValue(v.value)}\n`;
+      }
+      continue;
+    }
+
+    const base: Pairs = [];
+    if (scope.id.namespace !== "") base.push(["namespace", scope.id.namespace]);
+    base.push([plan.objectLabel, scope.id.name]);
+    for (const label of metric.labels) {
+      if (label.kind === "const") {
+        setLabel(base, label.key, label.value);
+        continue;
+      }
+      const text = formatResults(scope.read(m, label.path, row));
+      if (text !== undefined) setLabel(base, label.key, text);
+    }
     if (metric.states) {
       for (const state of metric.states.values) {
-        const v = evaluateValue(scope, metric, state.value, row, lazyEnv);
+        const v = evaluateValue(scope, m, state.value, row, lazyEnv);
         if (!v.ok) {
           fail(v.kind ?? "conversion", v.reason);
           continue;
         }
         const pairs: Pairs = base.map(([k, val]) => [k, val]);
         setLabel(pairs, metric.states.labelKey, state.labelValue);
-        emit(pairs, v.value);
+        const labels = renderLabels(pairs);
+        if (emitter.admit(labels)) emitter.text += seriesLine(metric.family, labels, v.value);
       }
     } else if (metric.value) {
-      const v = evaluateValue(scope, metric, metric.value, row, lazyEnv);
+      const v = evaluateValue(scope, m, metric.value, row, lazyEnv);
       if (!v.ok) fail(v.kind ?? "conversion", v.reason);
-      else emit(base, v.value);
+      else {
+        const labels = renderLabels(base);
+        if (emitter.admit(labels)) emitter.text += seriesLine(metric.family, labels, v.value);
+      }
     }
   }
 }
