@@ -43,7 +43,8 @@ function widget(name: string, parts: number, namespace = "ns"): unknown {
   };
 }
 
-function setup(limit: number, global = Infinity) {
+/** `counted`: pass renderObject's series counts, as the live path does (else lines are counted). */
+function setup(limit: number, global = Infinity, counted = true) {
   const plan = buildPlan([CONFIG]);
   const target = [...plan.targets.values()][0]!;
   const store = new MetricStore();
@@ -52,7 +53,9 @@ function setup(limit: number, global = Infinity) {
   const guard = new CardinalityGuard({ perConfiguration: limit, global, reevaluateMs: 0 }, store);
   const tg = guard.forTarget(target, plan.families, () => relists++);
   const put = (obj: unknown): void => {
-    tg.upsert(target.key, objectIdentity(obj)!, renderObject(target, obj));
+    const counts: number[] = [];
+    const fragments = renderObject(target, obj, {}, counts);
+    tg.upsert(target.key, objectIdentity(obj)!, fragments, counted ? counts : undefined);
   };
   const relist = (objs: unknown[]): void => {
     store.beginRelist(target.key);
@@ -82,6 +85,19 @@ describe("cardinality guard", () => {
     // a (2) + b (3) = 5; c would make 6: withheld; d withheld; e (1) would make 6: withheld.
     expect(s.names()).toEqual(["a", "b"]);
     expect(s.guard.withheld("widgets")).toEqual({ series: 4, objects: 3, limit: 5, global: false });
+  });
+
+  it("decides the same with the renderer's series counts as with counted lines", () => {
+    for (const limit of [3, 5, 6, 9]) {
+      const runs = [true, false].map((counted) => {
+        const s = setup(limit, 8, counted);
+        s.relist(objects);
+        s.put(widget("a", 4));
+        s.put(widget("f", 2));
+        return { names: s.names(), withheld: s.guard.withheld("widgets") };
+      });
+      expect(runs[0]).toEqual(runs[1]);
+    }
   });
 
   it("after a relist, the served set does not depend on the order of earlier events", () => {

@@ -138,9 +138,22 @@ export class TargetGuard {
     if (series < o.minWithheld) o.minWithheld = series;
   }
 
-  /** Upsert through the limits: the object's series of a configuration are served or withheld. */
-  upsert(resourceId: string, ref: ObjectRef, fragments: readonly (string | undefined)[]): void {
+  /**
+   * Upsert through the limits: the object's series of a configuration are served or withheld.
+   * `counts` (series per fragment, as renderObject reports them) spares counting lines.
+   */
+  upsert(
+    resourceId: string,
+    ref: ObjectRef,
+    fragments: readonly (string | undefined)[],
+    counts?: readonly number[],
+  ): void {
     const key = idKey(ref);
+    const seriesOf = (o: Owned): number => {
+      let n = 0;
+      for (const s of o.slots) n += counts ? (counts[s] ?? 0) : lineCount(fragments[s]);
+      return n;
+    };
     const limit = this.parent.limits.perConfiguration;
     let out: (string | undefined)[] | undefined;
     const drop = (o: Owned): void => {
@@ -150,8 +163,7 @@ export class TargetGuard {
     if (this.relisting) {
       // Greedy in list order, against what this relist has admitted so far.
       for (const o of this.owned) {
-        let n = 0;
-        for (const s of o.slots) n += lineCount(fragments[s]);
+        const n = seriesOf(o);
         if (n > 0 && o.relistTotal + n > limit) {
           this.withhold(o, key, n, false);
           drop(o);
@@ -168,17 +180,14 @@ export class TargetGuard {
           if (o.withheld.delete(key)) o.global.delete(key);
           continue;
         }
-        let n = 0;
-        for (const s of o.slots) n += lineCount(fragments[s]);
-        this.withhold(o, key, n, false);
+        this.withhold(o, key, seriesOf(o), false);
         drop(o);
       }
       if (out) this.store.upsert(resourceId, ref, this.plan.families, out);
     }
     if (this.parent.limits.global !== Infinity && this.parent.globalServed() > this.parent.limits.global) {
       for (const o of this.owned) {
-        let n = 0;
-        for (const s of o.slots) n += lineCount(fragments[s]);
+        const n = seriesOf(o);
         if (n === 0) continue;
         // Admitted above during a relist: it no longer counts towards this relist's total.
         if (this.relisting && !o.withheld.has(key)) o.relistTotal -= n;

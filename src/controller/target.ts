@@ -43,6 +43,7 @@ export class TargetRunner {
     const storeKey = plan.key;
     const shard = options.shard && options.shard.total > 1 ? options.shard : undefined;
     this.shard = options.shard;
+    const counts: number[] = [];
     const render = (obj: KubeObject): void => {
       const id = objectIdentity(obj);
       if (!id) return;
@@ -51,8 +52,8 @@ export class TargetRunner {
         store.delete(storeKey, id);
         return;
       }
-      const fragments = renderObject(plan, obj, options.hooks);
-      if (guard) guard.upsert(storeKey, id, fragments);
+      const fragments = renderObject(plan, obj, options.hooks, counts);
+      if (guard) guard.upsert(storeKey, id, fragments, counts);
       else store.upsert(storeKey, id, plan.families, fragments);
     };
     const guard = options.guard;
