@@ -93,7 +93,7 @@ function builtin(
     listKind: `${kind}List`,
     namespaced,
     shortNames,
-    categories: kind === "Pod" ? ["all"] : [],
+    categories: kind === "Pod" || kind === "StatefulSet" ? ["all"] : [],
     versions: [version],
     statusSubresource,
     printerColumns: new Map([[version, [...columns, AGE]]]),
@@ -121,6 +121,17 @@ export function builtinResources(): ResourceInfo[] {
       [col("Reason", ".reason"), col("Message", ".message")],
     ),
     builtin("", "v1", "Pod", "pods", true, ["po"], [col("Status", ".status.phase")], true),
+    // For automatic sharding (`serve --pod`), which reads the fleet size from spec.replicas.
+    builtin(
+      "apps",
+      "v1",
+      "StatefulSet",
+      "statefulsets",
+      true,
+      ["sts"],
+      [col("Ready", ".status.readyReplicas"), col("Replicas", ".spec.replicas", "integer")],
+      true,
+    ),
     builtin(
       CRD_GROUP,
       "v1",
