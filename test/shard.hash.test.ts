@@ -48,6 +48,9 @@ describe("shard hashing", () => {
     expect(owns({ index: 0, total: 1 }, { metadata: {} })).toBe(true);
     const obj = { metadata: { uid: "ns/name" } };
     expect([0, 1, 2, 3].filter((index) => owns({ index, total: 4 }, obj))).toEqual([3]);
+    // A pod left beyond a scaled-down StatefulSet keeps nothing, even when the fleet is one.
+    expect(owns({ index: 4, total: 4 }, obj)).toBe(false);
+    expect(owns({ index: 1, total: 1 }, obj)).toBe(false);
   });
 
   it("reads the ordinal from a StatefulSet pod name", () => {

@@ -41,7 +41,10 @@ export class TargetRunner {
     },
   ) {
     const storeKey = plan.key;
-    const shard = options.shard && options.shard.total > 1 ? options.shard : undefined;
+    // Unsharded fleets skip the hash; a pod beyond its StatefulSet's new size still filters
+    // (everything out).
+    const spec = options.shard;
+    const shard = spec && (spec.total > 1 || spec.index >= spec.total) ? spec : undefined;
     this.shard = options.shard;
     const counts: number[] = [];
     const render = (obj: KubeObject): void => {

@@ -131,7 +131,12 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
         ...(options.tuning ? { tuning: options.tuning } : {}),
         onChange: (spec) => {
           setShardGauges(spec);
-          log.info({ shard: spec.index, totalShards: spec.total }, "shard assignment from the StatefulSet");
+          if (spec.index >= spec.total)
+            log.warn(
+              { shard: spec.index, totalShards: spec.total },
+              "pod ordinal is beyond the StatefulSet's replicas: serving no objects until this pod is removed",
+            );
+          else log.info({ shard: spec.index, totalShards: spec.total }, "shard assignment from the StatefulSet");
           controller.setShard(spec);
         },
       })

@@ -32,11 +32,15 @@ export function shardKey(obj: { metadata?: { uid?: unknown; name?: unknown; name
   return `${ns}/${name}`;
 }
 
-/** True when this shard keeps the object. */
+/**
+ * True when this shard keeps the object. A pod whose ordinal is beyond the fleet size (its
+ * StatefulSet scaled down and it awaits deletion) keeps nothing: the others cover every object.
+ */
 export function owns(
   spec: ShardSpec,
   obj: { metadata?: { uid?: unknown; name?: unknown; namespace?: unknown } },
 ): boolean {
+  if (spec.index >= spec.total) return false;
   return spec.total <= 1 || shardOf(shardKey(obj), spec.total) === spec.index;
 }
 
