@@ -174,6 +174,31 @@ describe("crd-state-metrics rbac", () => {
     }
   });
 
+  it("adds the TokenReview and SubjectAccessReview rules for --auth kubernetes, and nothing else", () => {
+    const plain = parse(cli(["rbac", "-c", "metricsconfigurations/kubestash"]).stdout) as {
+      rules: unknown[];
+    };
+    const withAuth = parse(
+      cli(["rbac", "-c", "metricsconfigurations/kubestash", "--auth", "kubernetes"]).stdout,
+    ) as {
+      rules: unknown[];
+    };
+    const added = withAuth.rules.filter(
+      (r) => !plain.rules.some((p) => JSON.stringify(p) === JSON.stringify(r)),
+    );
+    expect(added).toEqual([
+      { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+    ]);
+    expect(withAuth.rules).toHaveLength(plain.rules.length + 2);
+    const other = cli(["rbac", "--auth", "token"]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/only mode that needs API permissions is "kubernetes"/);
+    expect(
+      cli(["rbac", "-c", "metricsconfigurations/kubestash", "--auth", "kubernetes", "--targets-only"]).status,
+    ).toBe(2);
+  });
+
   it("exits 2 with a message on invalid input, 0 on --help", () => {
     const broken = cli(["rbac", "-c", "test/fixtures/broken/not-yaml.yaml"]);
     expect(broken.status).toBe(2);

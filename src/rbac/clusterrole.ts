@@ -103,6 +103,21 @@ function baseRules(): PolicyRule[] {
   ];
 }
 
+/** `serve --auth kubernetes` reviews each scraper's token and permission through the API. */
+function delegatedAuthRules(): PolicyRule[] {
+  return [
+    { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+    { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+  ];
+}
+
+export interface RuleOptions {
+  /** Only list/watch on the targets, to be bound next to the exporter's own role. */
+  targetsOnly?: boolean;
+  /** Add what `serve --auth kubernetes` needs (TokenReview and SubjectAccessReview create). */
+  delegatedAuth?: boolean;
+}
+
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
@@ -113,7 +128,7 @@ const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 export function buildRules(
   configurations: readonly CompiledConfiguration[],
   crds: PluralTable,
-  options: { targetsOnly?: boolean } = {},
+  options: RuleOptions = {},
 ): PolicyRule[] {
   const byGroup = new Map<string, Set<string>>();
   for (const c of configurations) {
@@ -124,6 +139,7 @@ export function buildRules(
     byGroup.set(group, set);
   }
   const rules = options.targetsOnly === true ? [] : baseRules();
+  if (options.targetsOnly !== true && options.delegatedAuth === true) rules.push(...delegatedAuthRules());
   for (const group of [...byGroup.keys()].sort(compare)) {
     const resources = [...(byGroup.get(group) ?? [])];
     const same = rules.find(
@@ -142,7 +158,7 @@ export function buildClusterRole(
   name: string,
   configurations: readonly CompiledConfiguration[],
   crds: PluralTable,
-  options: { targetsOnly?: boolean } = {},
+  options: RuleOptions = {},
 ): ClusterRole {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
