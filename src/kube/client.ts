@@ -19,6 +19,7 @@ import {
   type WatchHandle,
   type WatchOptions,
 } from "./api.js";
+import { stripMembers, UNREAD_METADATA, WATCH_OBJECT_METADATA } from "./strip.js";
 import {
   apiVersionOf,
   collectionPath,
@@ -157,6 +158,8 @@ class HttpKubeApi implements KubeApi {
         fieldSelector: options.fieldSelector,
       },
       signal: options.signal,
+      // Not stripped: a list page is mostly spec and status, which the scan would have to step
+      // through to reach the next item; measured, that costs what the smaller parse saves.
     });
     if (!isRecord(body) || !Array.isArray(body.items)) {
       throw new KubeApiError(`list ${collectionPath(resource, options.namespace)}: response is not a list`);
@@ -508,7 +511,8 @@ function deliverLine(
 ): KubeApiError | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(line.toString("utf8"));
+    // managedFields never outlive toKubeObject: not parsing them at all is cheaper.
+    parsed = JSON.parse(stripMembers(line, WATCH_OBJECT_METADATA, UNREAD_METADATA));
   } catch (err) {
     return new KubeApiError("watch stream carried invalid JSON", { cause: err });
   }
