@@ -304,6 +304,33 @@ describe("states and duplicates (SPEC §3.6–3.7)", () => {
     expect(onDuplicate).toHaveBeenCalledWith("example_com_widget_m");
   });
 
+  it("evaluates an expression for each object's own parameters (no result reused across other values)", () => {
+    // Parameter pairs that read alike when joined, absent against empty, and repeats (reused).
+    const pairs: [unknown, unknown][] = [
+      ["ab", "c"],
+      ["a", "bc"],
+      ["ab", "c"],
+      [undefined, "x"],
+      ["", "x"],
+      ["a\u0000b", ""],
+      ["a", "\u0000b"],
+    ];
+    const c = compile([
+      gauge({
+        params: [
+          { key: "p0", valuePath: ".spec.p0" },
+          { key: "p1", valuePath: ".spec.p1" },
+        ],
+        metricValue: {
+          valueFromExpression:
+            "(p0 == 'ab' ? 1 : 0) + (p1 == 'bc' ? 2 : 0) + (p0 == 'a' ? 4 : 0) + (p1 == '' ? 8 : 0)",
+        },
+      }),
+    ]);
+    const objects = pairs.map(([p0, p1], i) => widget(`w${i}`, { spec: { p0, p1 } }));
+    expect(lines([c], objects).map((l) => l.split(" ")[1])).toEqual(["1", "6", "1", "0", "0", "8", "4"]);
+  });
+
   it("keeps the first of two states with the same label value and counts the duplicate", () => {
     const onDuplicate = jest.fn();
     const out = one(

@@ -1,7 +1,7 @@
 import type { BoundPath, CompiledLabel, CompiledMetric, CompiledValue } from "../config/compiled.js";
 import type { CompiledPath } from "../jsonpath/index.js";
 import { formatResults, JsonPathLimitError } from "../jsonpath/index.js";
-import { ExpressionError } from "../expression/index.js";
+import { ABSENT, ExpressionError, type CompiledExpression } from "../expression/index.js";
 import { escapeLabelValue, formatValue, renderLabels, seriesLine } from "../exposition/format.js";
 import type { TargetPlan } from "./plan.js";
 import { bindParam, convertExpressionResult, convertPathValue, type Conversion } from "./values.js";
@@ -341,9 +341,14 @@ function evaluateValue(
       return c.ok ? c : { ...c, kind: "conversion" };
     }
     case "expression": {
+      const bindings = env();
+      const key = memoKey(value.expression, bindings);
+      const memo = key === undefined ? undefined : memoOf(value.expression);
+      const known = key === undefined ? undefined : memo?.get(key);
+      if (known !== undefined) return known;
       let result: unknown;
       try {
-        result = value.expression.evaluate(env());
+        result = value.expression.evaluate(bindings);
       } catch (err) {
         const message = err instanceof ExpressionError ? err.message : "internal error";
         return {
@@ -353,9 +358,46 @@ function evaluateValue(
         };
       }
       const c = convertExpressionResult(result);
-      return c.ok ? c : { ...c, kind: "conversion" };
+      if (!c.ok) return { ...c, kind: "conversion" };
+      if (memo !== undefined && key !== undefined) {
+        if (memo.size >= MEMO_SIZE) memo.clear();
+        memo.set(key, c);
+      }
+      return c;
     }
   }
+}
+
+/**
+ * Expressions are pure functions of their parameters, and most objects bind them to a handful of
+ * values (`int(phase == 'Running')` per state, for every object of a kind): successful results are
+ * remembered per expression, keyed by the parameters' text. Failures are always evaluated again
+ * (their messages are cheap to lose and, for an internal error, need not be reproducible).
+ */
+const MEMO_SIZE = 512;
+const memos = new WeakMap<CompiledExpression, Map<string, Evaluated>>();
+
+function memoOf(expression: CompiledExpression): Map<string, Evaluated> {
+  let m = memos.get(expression);
+  if (!m) {
+    m = new Map();
+    memos.set(expression, m);
+  }
+  return m;
+}
+
+/** The parameters an expression reads, as one string; undefined when one is a structure. */
+function memoKey(expression: CompiledExpression, bindings: ReadonlyMap<string, unknown>): string | undefined {
+  let key = "";
+  for (const name of expression.params) {
+    const v = bindings.get(name);
+    // Length-prefixed, so no value can be mistaken for a separator.
+    if (typeof v === "string") key += `s${v.length}:${v}`;
+    else if (v === ABSENT) key += "a";
+    else if (v === undefined) key += "u";
+    else return undefined;
+  }
+  return key;
 }
 
 /** The rows of SPEC §3.1; an empty list means the metric yields nothing for this object. */
