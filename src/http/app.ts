@@ -94,8 +94,11 @@ export function createMetricsApp(
     let out: Writable = res;
     if (gzip) res.setHeader("Content-Encoding", "gzip");
     let streamed: Promise<number>;
-    if (source.chunks) {
-      // Ready Buffers (gzip members when compressing): nothing is encoded per scrape.
+    if (!gzip && source.textPieces) {
+      // Ready Buffers, and cold blocks' compressed pieces inflated on the way out.
+      streamed = streamChunks(source.textPieces(format), res, abort.signal);
+    } else if (source.chunks) {
+      // Ready Buffers (cached deflate pieces when compressing): nothing is encoded per scrape.
       streamed = streamChunks(source.chunks(format, gzip), res, abort.signal);
     } else {
       if (gzip) {

@@ -1,4 +1,4 @@
-import { constants, crc32, deflateRawSync } from "node:zlib";
+import { constants, crc32, deflateRawSync, inflateRaw, inflateRawSync } from "node:zlib";
 
 /**
  * One gzip stream (RFC 1952) assembled from independently compressed pieces, so a scrape can
@@ -58,28 +58,22 @@ export function crcCombine(crcA: number, crcB: number, shiftB: number): number {
   return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }
 
-/** A compressed piece: raw deflate ending in a full flush, and what the trailer needs. */
+/**
+ * A compressed piece: raw deflate ending in a full flush, and what the trailer needs. The bytes
+ * are kept as a latin1 string (one byte per character) so they live in the V8 heap, which
+ * compacts: a long-lived Buffer of a few KiB, allocated between the short-lived ones of a list
+ * or a scrape, would pin freed malloc memory around it in the process's resident set.
+ */
 export interface GzipPiece {
-  readonly deflated: Buffer;
+  readonly deflated: string;
   readonly crc: number;
   readonly shift: number;
   readonly size: number;
 }
 
-/**
- * An exact-size copy of `buf` in its own memory. zlib's sync output is a view of its 16 KiB
- * output chunk: a piece of 1 KiB kept as it is pins all 16 KiB for as long as it is cached.
- */
-export function ownedCopy(buf: Buffer): Buffer {
-  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) return buf;
-  const out = Buffer.allocUnsafeSlow(buf.length);
-  buf.copy(out);
-  return out;
-}
-
 export function gzipPiece(data: Buffer, level: number): GzipPiece {
   return {
-    deflated: ownedCopy(deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH })),
+    deflated: deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH }).toString("latin1"),
     crc: crc32(data),
     shift: crcShift(data.length),
     size: data.length,
@@ -108,4 +102,44 @@ export class GzipTrailer {
     out.writeUInt32LE(this.size, FINAL_BLOCK.length + 4);
     return out;
   }
+}
+
+/** A piece's compressed bytes as a Buffer, for writing. */
+export function pieceBytes(piece: GzipPiece): Buffer {
+  return Buffer.from(piece.deflated, "latin1");
+}
+
+/** Compressed bytes (raw deflate ending in a flush) that stand for `size` uncompressed bytes. */
+export interface Compressed {
+  readonly deflated: string | Buffer;
+  readonly size: number;
+}
+
+/** The uncompressed bytes of a piece (or of consecutive pieces' `deflated` joined). */
+export function inflatePieceSync(piece: Compressed): Buffer {
+  const input = typeof piece.deflated === "string" ? Buffer.from(piece.deflated, "latin1") : piece.deflated;
+  const out = inflateRawSync(input, {
+    finishFlush: constants.Z_SYNC_FLUSH,
+    chunkSize: Math.max(64, piece.size),
+  });
+  if (out.length !== piece.size)
+    throw new Error(`store: piece inflated to ${out.length} B, not ${piece.size}`);
+  return out;
+}
+
+/** inflatePieceSync on the thread pool: the event loop stays free while a scrape inflates. */
+export function inflatePiece(piece: Compressed): Promise<Buffer> {
+  const input = typeof piece.deflated === "string" ? Buffer.from(piece.deflated, "latin1") : piece.deflated;
+  return new Promise((resolve, reject) => {
+    inflateRaw(
+      input,
+      { finishFlush: constants.Z_SYNC_FLUSH, chunkSize: Math.max(64, piece.size) },
+      (err, out) => {
+        if (err) reject(err);
+        else if (out.length !== piece.size)
+          reject(new Error(`store: piece inflated to ${out.length} B, not ${piece.size}`));
+        else resolve(out);
+      },
+    );
+  });
 }

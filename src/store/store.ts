@@ -1,5 +1,5 @@
 import { familyHeader, OPENMETRICS_EOF, type ExpositionFormat } from "../exposition/format.js";
-import { gzipPiece, GzipTrailer, GZIP_HEADER, type GzipPiece } from "./gzip.js";
+import { gzipPiece, GzipTrailer, GZIP_HEADER, inflatePieceSync, pieceBytes, type GzipPiece } from "./gzip.js";
 
 /**
  * Rendered series, kept per object and family (never the objects themselves). A scrape walks the
@@ -14,6 +14,11 @@ import { gzipPiece, GzipTrailer, GZIP_HEADER, type GzipPiece } from "./gzip.js";
  * into the old Buffer or new strings, and it is frozen again by a background pass or the next
  * scrape, whichever comes first. A frozen block also caches its compressed form (see gzip.ts:
  * pieces that join into one gzip stream), so a gzip scrape only compresses blocks that changed.
+ *
+ * Cold blocks: a frozen block whose bytes were not needed for `coolAfterMs` keeps only its
+ * compressed piece (about 1/25 of the text). Gzip scrapes write the piece as they always do;
+ * uncompressed scrapes inflate it on the way out (see `textPieces`); an update inflates the
+ * block again ("warm": Buffer and piece both valid until it changes or cools again).
  */
 
 export interface ObjectRef {
@@ -28,19 +33,27 @@ const BLOCK_MAX_BYTES = 64 * 1024;
 const COMPACT_SLICE_MS = 4;
 const COMPACT_DELAY_MS = 50;
 const GZIP_LEVEL = 1;
+/** Default for `coolAfterMs`: a block untouched this long keeps only its compressed piece. */
+export const DEFAULT_COOL_AFTER_MS = 2000;
 
 interface Block {
   /** Object keys, sorted. */
   keys: string[];
   /** Thawed: per key, a new fragment or the index of its bytes in `buf`. Undefined when frozen. */
   parts: (string | number)[] | undefined;
-  /** Bytes of the frozen state: fragment i is buf[offsets[i], offsets[i+1]). */
-  buf: Buffer;
-  offsets: Uint32Array;
-  /** Compressed `buf`, when frozen and computed. */
+  /**
+   * Bytes of the frozen state: fragment i is buf[offsets[i], offsets[i+1]). Undefined when the
+   * block is cold (its bytes are only in `gz`); never undefined while thawed.
+   */
+  buf: Bytes | undefined;
+  /** A plain array (V8 heap, not a malloc'd ArrayBuffer: see GzipPiece). */
+  offsets: number[];
+  /** Compressed bytes of the frozen state, when frozen and computed (always, when cold). */
   gz: GzipPiece | undefined;
   /** Approximate current size, to decide when to split. */
   bytes: number;
+  /** When the uncompressed bytes were last written or needed (performance.now()). */
+  usedAt: number;
 }
 
 interface Family {
@@ -66,7 +79,7 @@ interface Resource {
 }
 
 const EMPTY = Buffer.alloc(0);
-const NO_OFFSETS = new Uint32Array(1);
+const NO_OFFSETS: readonly number[] = [0];
 
 // NUL sorts before every other character, so comparing keys compares namespace, then name.
 function idKey(ref: ObjectRef): string {
@@ -90,34 +103,88 @@ function countLines(s: string): number {
   return n;
 }
 
-function countBufferLines(buf: Buffer, start: number, end: number): number {
+/**
+ * A frozen block's UTF-8 bytes: a Buffer, or (in a store that compresses) a latin1 string with
+ * one character per byte. The string lives in the V8 heap, which compacts and gives memory back;
+ * a Buffer is malloc'd, and freeing thousands of them when blocks go cold leaves holes that stay
+ * resident (glibc returns only the top of its heap). So a compressing store keeps no long-lived
+ * Buffer at all: warm bytes are strings, cold ones compressed strings (see GzipPiece).
+ */
+type Bytes = Buffer | string;
+
+/** Scratch space for building and compressing a block (used synchronously, then reused). */
+let scratch = Buffer.allocUnsafeSlow(BLOCK_MAX_BYTES * 2);
+
+function scratchOf(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
+  return scratch;
+}
+
+/** The bytes as a Buffer, valid only until the next use of the scratch space. */
+function transientBuffer(bytes: Bytes): Buffer {
+  if (typeof bytes !== "string") return bytes;
+  const buf = scratchOf(bytes.length);
+  buf.write(bytes, 0, "latin1");
+  return buf.subarray(0, bytes.length);
+}
+
+/** The bytes as a Buffer of their own (for writing to a response). */
+function ownBuffer(bytes: Bytes): Buffer {
+  return typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
+}
+
+function bytesText(bytes: Bytes, start: number, end: number): string {
+  return typeof bytes === "string"
+    ? Buffer.from(bytes.substring(start, end), "latin1").toString("utf8")
+    : bytes.toString("utf8", start, end);
+}
+
+function countBufferLines(buf: Bytes, start: number, end: number): number {
   let n = 0;
-  for (let i = buf.indexOf(10, start); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n++;
+  if (typeof buf === "string") {
+    for (let i = buf.indexOf("\n", start); i !== -1 && i < end; i = buf.indexOf("\n", i + 1)) n++;
+  } else {
+    for (let i = buf.indexOf(10, start); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) n++;
+  }
   return n;
 }
 
 function newBlock(): Block {
-  return { keys: [], parts: [], buf: EMPTY, offsets: NO_OFFSETS, gz: undefined, bytes: 0 };
+  return {
+    keys: [],
+    parts: [],
+    buf: EMPTY,
+    offsets: NO_OFFSETS as number[],
+    gz: undefined,
+    bytes: 0,
+    usedAt: 0,
+  };
+}
+
+/** The block's uncompressed bytes (inflated from its piece when cold, without keeping them). */
+function bytesOf(block: Block): Bytes {
+  return block.buf ?? inflatePieceSync(block.gz!);
 }
 
 function partBytes(block: Block, part: string | number): number {
   return typeof part === "string" ? part.length : block.offsets[part + 1]! - block.offsets[part]!;
 }
 
-function partText(block: Block, part: string | number): string {
-  return typeof part === "string"
-    ? part
-    : block.buf.toString("utf8", block.offsets[part], block.offsets[part + 1]);
+/** Text of a part; `buf` must be the block's bytes (warm blocks: block.buf). */
+function partText(block: Block, part: string | number, buf = block.buf!): string {
+  return typeof part === "string" ? part : bytesText(buf, block.offsets[part]!, block.offsets[part + 1]!);
 }
 
 function partLines(block: Block, part: string | number): number {
   return typeof part === "string"
     ? countLines(part)
-    : countBufferLines(block.buf, block.offsets[part]!, block.offsets[part + 1]!);
+    : countBufferLines(block.buf!, block.offsets[part]!, block.offsets[part + 1]!);
 }
 
+/** Make a frozen block's parts editable. The block must be warm (its Buffer present). */
 function thaw(block: Block): (string | number)[] {
   if (block.parts) return block.parts;
+  if (block.buf === undefined) throw new Error("store: thawing a cold block");
   const parts = new Array<string | number>(block.keys.length);
   for (let i = 0; i < parts.length; i++) parts[i] = i;
   block.parts = parts;
@@ -125,8 +192,11 @@ function thaw(block: Block): (string | number)[] {
   return parts;
 }
 
-/** Write the block's current parts into one new Buffer. */
-function freeze(block: Block): void {
+/**
+ * Write the block's current parts into one new Buffer, or (`asString`) into one latin1 string
+ * built in the scratch space.
+ */
+function freeze(block: Block, asString: boolean): void {
   const parts = block.parts;
   if (!parts) return;
   let total = 0;
@@ -138,22 +208,26 @@ function freeze(block: Block): void {
     total += n;
   }
   // Not from the shared pool: a block outlives scrapes and must not pin pool slabs.
-  const buf = total === 0 ? EMPTY : Buffer.allocUnsafeSlow(total);
-  const offsets = new Uint32Array(parts.length + 1);
+  const buf = total === 0 ? EMPTY : asString ? scratchOf(total) : Buffer.allocUnsafeSlow(total);
+  const old = block.buf;
+  const offsets = new Array<number>(parts.length + 1);
   let at = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     offsets[i] = at;
     if (typeof p === "string") buf.write(p, at, "utf8");
-    else block.buf.copy(buf, at, block.offsets[p], block.offsets[p + 1]);
+    else if (typeof old === "string")
+      buf.write(old.substring(block.offsets[p]!, block.offsets[p + 1]), at, "latin1");
+    else old!.copy(buf, at, block.offsets[p], block.offsets[p + 1]);
     at += sizes[i]!;
   }
   offsets[parts.length] = at;
-  block.buf = buf;
+  block.buf = asString ? buf.toString("latin1", 0, total) : buf;
   block.offsets = offsets;
   block.parts = undefined;
   block.gz = undefined;
   block.bytes = total;
+  block.usedAt = performance.now();
 }
 
 /** Split a thawed block in two halves (both keep reading the old Buffer for unchanged parts). */
@@ -167,6 +241,7 @@ function split(block: Block): Block {
     offsets: block.offsets,
     gz: undefined,
     bytes: 0,
+    usedAt: block.usedAt,
   };
   for (const p of right.parts!) right.bytes += partBytes(right, p);
   block.bytes = Math.max(0, block.bytes - right.bytes);
@@ -184,7 +259,28 @@ export interface FamilyDefinition {
   readonly help: string;
 }
 
+export interface StoreOptions {
+  /**
+   * Keep cold blocks compressed only (`--store-compression on`): about 1/25 of the memory for
+   * the exposition, at the cost of inflating it for every uncompressed scrape. Default false.
+   */
+  compress?: boolean;
+  /**
+   * With `compress`: a frozen block whose bytes were not written or needed for this long keeps
+   * only its compressed piece. Default DEFAULT_COOL_AFTER_MS.
+   */
+  coolAfterMs?: number;
+}
+
+/** A cold block in an uncompressed walk: its compressed piece, to be inflated on the way out. */
+export type TextPiece = Buffer | GzipPiece;
+
 export class MetricStore {
+  private readonly coolAfterMs: number;
+  /** Whether blocks are kept as strings and cooled (`compress`). */
+  private readonly compressing: boolean;
+  /** Frozen blocks holding uncompressed bytes, least recently used first (for cooling). */
+  private readonly warm = new Map<Block, Family>();
   private readonly families = new Map<string, Family>();
   private sortedFamilies: Family[] | undefined;
   private readonly resources = new Map<string, Resource>();
@@ -195,8 +291,38 @@ export class MetricStore {
   /** Scrapes in progress: while any is, blocks are never split or removed (stable walks). */
   private scrapes = 0;
   private compactTimer: NodeJS.Timeout | undefined;
+  private compactAt = 0;
   private eofGz: GzipPiece | undefined;
 
+  constructor(options: StoreOptions = {}) {
+    this.compressing = options.compress === true;
+    this.coolAfterMs = options.coolAfterMs ?? DEFAULT_COOL_AFTER_MS;
+  }
+
+  /** Blocks compressed so far (stats: unchanged blocks are never compressed again). */
+  private compressions = 0;
+
+  private compress(bytes: Bytes): GzipPiece {
+    this.compressions++;
+    return gzipPiece(transientBuffer(bytes), GZIP_LEVEL);
+  }
+
+  /** Note that a block's uncompressed bytes were just written or needed (it is warm). */
+  private used(block: Block, family: Family): void {
+    block.usedAt = performance.now();
+    this.warm.delete(block);
+    if (this.compressing && block.buf !== undefined && block.buf.length > 0) {
+      this.warm.set(block, family);
+      this.scheduleCompact(this.coolAfterMs);
+    }
+  }
+
+  /** The block with its uncompressed Buffer present (inflated from its piece when cold). */
+  private warmed(block: Block, family: Family): Block {
+    if (block.buf === undefined) block.buf = inflatePieceSync(block.gz!).toString("latin1");
+    if (!block.parts) this.used(block, family);
+    return block;
+  }
   /**
    * Declare the families that may be served. Fragments of families no longer declared are
    * dropped; a family whose help changed keeps its fragments under the new header.
@@ -206,7 +332,10 @@ export class MetricStore {
     for (const d of defs) next.set(d.name, d);
     for (const [name, family] of this.families) {
       if (!next.has(name)) {
-        for (const b of family.blocks) this.dirty.delete(b);
+        for (const b of family.blocks) {
+          this.dirty.delete(b);
+          this.warm.delete(b);
+        }
         this.reshape.delete(family);
         this.families.delete(name);
       }
@@ -278,6 +407,7 @@ export class MetricStore {
 
   private touched(family: Family, block: Block): void {
     this.dirty.set(block, family);
+    this.warm.delete(block);
     if (block.keys.length > BLOCK_MAX_KEYS || block.bytes > BLOCK_MAX_BYTES || block.keys.length === 0) {
       this.reshape.add(family);
     }
@@ -289,6 +419,9 @@ export class MetricStore {
     const block = this.blockFor(family, key);
     const i = lowerBound(block.keys, key);
     const exists = block.keys[i] === key;
+    if (!exists && fragment === undefined) return;
+    // Comparing, counting lines and thawing read the bytes: a cold block is inflated first.
+    this.warmed(block, family);
     if (exists) {
       const old = block.parts ? block.parts[i]! : i;
       if (fragment !== undefined) {
@@ -317,7 +450,7 @@ export class MetricStore {
       this.touched(family, block);
       return;
     }
-    if (fragment === undefined) return;
+    if (fragment === undefined) return; // (not reached: checked above)
     const parts = thaw(block);
     block.keys.splice(i, 0, key);
     parts.splice(i, 0, fragment);
@@ -420,21 +553,31 @@ export class MetricStore {
 
   /** What the store holds, in bytes and counts (bench and diagnostics). */
   stats(): Record<string, number> {
-    const out = { families: 0, blocks: 0, thawed: 0, keys: 0, bufBytes: 0, offsetBytes: 0, gzBytes: 0 };
+    const out = {
+      families: 0,
+      blocks: 0,
+      thawed: 0,
+      cold: 0,
+      keys: 0,
+      bufBytes: 0,
+      offsetBytes: 0,
+      gzBytes: 0,
+    };
     for (const family of this.families.values()) {
       out.families++;
       for (const b of family.blocks) {
         out.blocks++;
         if (b.parts) out.thawed++;
+        if (b.buf === undefined) out.cold++;
         out.keys += b.keys.length;
-        out.bufBytes += b.buf.length;
-        out.offsetBytes += b.offsets.byteLength;
+        out.bufBytes += b.buf?.length ?? 0;
+        out.offsetBytes += 8 * b.offsets.length;
         out.gzBytes += b.gz?.deflated.length ?? 0;
       }
     }
     let objects = 0;
     for (const r of this.resources.values()) objects += r.objects.size;
-    return { ...out, objects };
+    return { ...out, objects, compressions: this.compressions };
   }
 
   private ordered(): Family[] {
@@ -448,7 +591,12 @@ export class MetricStore {
 
   /** Changes are gathered for COMPACT_DELAY_MS; a pass that runs out of time resumes at once. */
   private scheduleCompact(delayMs = COMPACT_DELAY_MS): void {
-    if (this.compactTimer !== undefined) return;
+    const at = performance.now() + delayMs;
+    if (this.compactTimer !== undefined) {
+      if (this.compactAt <= at + 1) return;
+      clearTimeout(this.compactTimer);
+    }
+    this.compactAt = at;
     this.compactTimer = setTimeout(() => {
       this.compactTimer = undefined;
       this.compact(COMPACT_SLICE_MS);
@@ -457,22 +605,37 @@ export class MetricStore {
   }
 
   /**
-   * Split oversized blocks, drop empty ones and freeze thawed ones, for about `budgetMs`
-   * (Infinity: all of it); reschedules itself when work remains.
+   * Split oversized blocks, drop empty ones, freeze thawed ones and compress blocks unused for
+   * `coolAfterMs`, for about `budgetMs` (Infinity: all of it); reschedules itself when work
+   * remains. `coolAll` cools every frozen block now, whatever its age (tests, benchmarks).
    */
-  compact(budgetMs = Infinity): void {
+  compact(budgetMs = Infinity, coolAll = false): void {
     const started = performance.now();
     if (this.scrapes === 0) {
       for (const family of this.reshape) this.reshapeFamily(family);
       this.reshape.clear();
     }
-    for (const block of this.dirty.keys()) {
-      freeze(block);
+    for (const [block, family] of this.dirty) {
+      freeze(block, this.compressing);
       this.dirty.delete(block);
+      this.used(block, family);
       if (performance.now() - started >= budgetMs) break;
     }
-    if (this.dirty.size > 0 || this.reshape.size > 0)
+    // Least recently used first: stop at the first block that is still in use.
+    for (const block of this.warm.keys()) {
+      if (performance.now() - started >= budgetMs) break;
+      if (!coolAll && performance.now() - block.usedAt < this.coolAfterMs) break;
+      this.warm.delete(block);
+      if (block.parts || block.buf === undefined || block.buf.length === 0) continue;
+      block.gz ??= this.compress(block.buf);
+      block.buf = undefined;
+    }
+    if (this.dirty.size > 0 || this.reshape.size > 0) {
       this.scheduleCompact(this.dirty.size > 0 ? 1 : COMPACT_DELAY_MS);
+    } else if (this.warm.size > 0) {
+      const oldest = this.warm.keys().next().value!;
+      this.scheduleCompact(Math.max(1, oldest.usedAt + this.coolAfterMs - performance.now()));
+    }
   }
 
   private reshapeFamily(family: Family): void {
@@ -480,12 +643,15 @@ export class MetricStore {
     for (const block of family.blocks) {
       if (block.keys.length === 0) {
         this.dirty.delete(block);
+        this.warm.delete(block);
         continue;
       }
       const pending = [block];
       while (pending.length > 0) {
         const b = pending.shift()!;
         if (b.keys.length > BLOCK_MAX_KEYS || (b.bytes > BLOCK_MAX_BYTES && b.keys.length > 1)) {
+          this.warmed(b, family);
+          this.warm.delete(b);
           const right = split(b);
           this.dirty.set(b, family);
           this.dirty.set(right, family);
@@ -513,10 +679,18 @@ export class MetricStore {
         yield family.headers[format].toString();
         for (const block of family.blocks.slice()) {
           // Snapshot the keys so concurrent updates cannot skip or repeat an object.
+          let read: { gz: GzipPiece | undefined; buf: Bytes } | undefined;
           for (const key of block.keys.slice()) {
             const i = lowerBound(block.keys, key);
             if (block.keys[i] !== key) continue;
-            yield partText(block, block.parts ? block.parts[i]! : i);
+            if (block.parts) {
+              yield partText(block, block.parts[i]!);
+              continue;
+            }
+            // A cold block is inflated once per visit (again if it changed in between).
+            if (block.buf !== undefined) read = undefined;
+            else if (read?.gz !== block.gz) read = { gz: block.gz, buf: bytesOf(block) };
+            yield partText(block, i, read?.buf ?? block.buf);
           }
         }
       }
@@ -527,36 +701,69 @@ export class MetricStore {
   }
 
   /**
-   * The exposition as ready Buffers, one per block, for serving: a thawed block is frozen when
-   * reached. With `gzip`, the Buffers form one gzip stream of exactly the uncompressed bytes,
-   * made of each block's cached compressed piece. Blocks are never split or dropped while a
-   * walk is in progress, so each object is written once per family.
+   * The uncompressed exposition for serving: ready Buffers, and the compressed pieces of cold
+   * blocks, which the caller inflates (inflatePiece, inflatePieceSync) and writes in their place.
+   * A thawed block is frozen when reached. Blocks are never split or dropped while a walk is in
+   * progress, so each object is written once per family.
    */
-  *chunks(format: ExpositionFormat, gzip = false): Generator<Buffer> {
+  *textPieces(format: ExpositionFormat): Generator<TextPiece> {
     this.scrapes++;
-    const trailer = gzip ? new GzipTrailer() : undefined;
-    const piece = (p: GzipPiece): Buffer => {
-      trailer?.add(p);
-      return p.deflated;
-    };
     try {
-      if (gzip) yield GZIP_HEADER;
       for (const family of this.ordered()) {
         if (family.objects === 0) continue;
-        yield gzip ? piece(gzipHeader(family, format)) : family.headers[format];
+        yield family.headers[format];
         for (const block of family.blocks) {
-          if (block.parts) {
-            freeze(block);
-            this.dirty.delete(block);
+          if (block.parts) this.freezeNow(block, family);
+          if (block.buf !== undefined) {
+            if (block.buf.length > 0) yield ownBuffer(block.buf);
+          } else {
+            yield block.gz!;
           }
-          if (block.buf.length === 0) continue;
-          yield gzip ? piece((block.gz ??= gzipPiece(block.buf, GZIP_LEVEL))) : block.buf;
         }
       }
-      if (format === "openmetrics") {
-        yield gzip ? piece((this.eofGz ??= gzipPiece(EOF_BYTES, GZIP_LEVEL))) : EOF_BYTES;
+      if (format === "openmetrics") yield EOF_BYTES;
+    } finally {
+      this.scrapes--;
+      if (this.scrapes === 0 && this.reshape.size > 0) this.scheduleCompact();
+    }
+  }
+
+  private freezeNow(block: Block, family: Family): void {
+    freeze(block, this.compressing);
+    this.dirty.delete(block);
+    this.used(block, family);
+  }
+
+  /**
+   * The exposition as ready Buffers, one per block: a thawed block is frozen when reached, a
+   * cold one inflated. With `gzip`, the Buffers form one gzip stream of exactly the uncompressed
+   * bytes, made of each block's cached compressed piece. Blocks are never split or dropped while
+   * a walk is in progress, so each object is written once per family.
+   */
+  *chunks(format: ExpositionFormat, gzip = false): Generator<Buffer> {
+    if (!gzip) {
+      for (const p of this.textPieces(format)) yield Buffer.isBuffer(p) ? p : inflatePieceSync(p);
+      return;
+    }
+    this.scrapes++;
+    const trailer = new GzipTrailer();
+    const piece = (p: GzipPiece): Buffer => {
+      trailer.add(p);
+      return pieceBytes(p);
+    };
+    try {
+      yield GZIP_HEADER;
+      for (const family of this.ordered()) {
+        if (family.objects === 0) continue;
+        yield piece(gzipHeader(family, format));
+        for (const block of family.blocks) {
+          if (block.parts) this.freezeNow(block, family);
+          if (block.buf?.length === 0) continue;
+          yield piece((block.gz ??= this.compress(block.buf!)));
+        }
       }
-      if (trailer) yield trailer.end();
+      if (format === "openmetrics") yield piece((this.eofGz ??= gzipPiece(EOF_BYTES, GZIP_LEVEL)));
+      yield trailer.end();
     } finally {
       this.scrapes--;
       if (this.scrapes === 0 && this.reshape.size > 0) this.scheduleCompact();
