@@ -45,6 +45,8 @@ export interface ExporterOptions {
   kinds?: KindPolicy;
   /** `--max-series-per-configuration` / `--max-series`. */
   limits?: Partial<SeriesLimits>;
+  /** `--store-compression on`: cold store blocks are kept compressed only (docs/operations.md). */
+  storeCompression?: boolean;
 }
 
 export interface RunningExporter {
@@ -94,7 +96,7 @@ function trackScrapes(running: RunningServer): {
 export async function startExporter(options: ExporterOptions): Promise<RunningExporter> {
   const log = options.logger;
   const api = createKubeApi({ userAgent: `crd-state-metrics/${options.version}`, ...options.kube });
-  const store = new MetricStore();
+  const store = new MetricStore({ compress: options.storeCompression === true });
   let authenticator: Authenticator | undefined;
   if (options.auth) {
     authenticator =
@@ -136,7 +138,8 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
               { shard: spec.index, totalShards: spec.total },
               "pod ordinal is beyond the StatefulSet's replicas: serving no objects until this pod is removed",
             );
-          else log.info({ shard: spec.index, totalShards: spec.total }, "shard assignment from the StatefulSet");
+          else
+            log.info({ shard: spec.index, totalShards: spec.total }, "shard assignment from the StatefulSet");
           controller.setShard(spec);
         },
       })

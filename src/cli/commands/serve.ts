@@ -26,6 +26,7 @@ export interface ServeOptions {
   allowKinds?: string[];
   maxSeriesPerConfiguration?: number;
   maxSeries?: number;
+  storeCompression?: string;
 }
 
 /** Auth, TLS, kinds and series limits (docs/security.md); usage errors exit 2. */
@@ -204,6 +205,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
       ...(opts.namespaces ? { namespaces: opts.namespaces } : {}),
       ...sharding,
       ...access,
+      storeCompression: opts.storeCompression === "on",
     });
   } catch (err) {
     const { TokenFileError } = await import("../../http/auth.js");
@@ -304,6 +306,14 @@ export function registerServe(program: Command): Command {
       option("--max-series <n>", "series the whole exporter may serve (default: no limit)").argParser(
         parseNonNegativeInt,
       ),
+    )
+    .addOption(
+      option(
+        "--store-compression <mode>",
+        "on: keep unchanged series compressed in memory (~1/25 of the exposition; uncompressed scrapes inflate them)",
+      )
+        .choices(["on", "off"])
+        .default("off"),
     )
     .addOption(option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`).default("info"))
     .addOption(option("--log-format <format>", "json or text").default("json"))
