@@ -16,6 +16,8 @@ export interface OursArgs {
   shard?: { index: number; total: number };
   /** Label value prefix of update markers (see burst in sim-child). */
   markerTag: string;
+  /** `--store-compression on`. */
+  storeCompression?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as OursArgs;
@@ -32,6 +34,7 @@ const exporter = await startExporter({
   // The estate's BackupSession configuration alone serves ~560k series at N = 100k, above the
   // default --max-series-per-configuration; an operator of such an estate raises it too.
   limits: { perConfiguration: Number.MAX_SAFE_INTEGER },
+  storeCompression: args.storeCompression === true,
   ...(args.shard ? { shard: args.shard } : {}),
 });
 

@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     updates: { type: "string" },
     shards: { type: "string", default: "2,4" },
     baselines: { type: "string", default: "floor,prom-client,naive" },
+    "store-compression": { type: "string", default: "off" },
+    "idle-seconds": { type: "string", default: "15" },
     configs: { type: "string", default: join(root, "metricsconfigurations/kubestash") },
     help: { type: "boolean", default: false },
   },
@@ -32,7 +34,8 @@ const { values: opts } = parseArgs({
 if (opts.help) {
   process.stdout.write(
     "npm run bench -- --objects N [--json FILE] [--reps R] [--updates K] [--shards 2,4|none]\n" +
-      "                 [--baselines floor,prom-client,naive]\n",
+      "                 [--baselines floor,prom-client,naive] [--store-compression on|off]\n" +
+      "                 [--idle-seconds S]\n",
   );
   process.exit(0);
 }
@@ -47,6 +50,9 @@ const SHARDS =
         .map(Number)
         .filter((n) => n > 1);
 const BASELINES = new Set(opts.baselines.split(","));
+const STORE_COMPRESSION = opts["store-compression"] === "on";
+/** After the scrapes, ours is left idle this long and measured again (what a quiet exporter holds). */
+const IDLE_SECONDS = Number(opts["idle-seconds"]);
 const MARKER = "bm";
 /**
  * The Node.js flags recommended for the exporter (docs/performance.md): a larger young
@@ -133,7 +139,12 @@ async function main(): Promise<void> {
   log(`API server up at ${String(listening.url)} (seeded in ${fmtMs(Number(listening.seedMs))})`);
 
   // ---- ours ----
-  const oursArgs = { kubeconfig, configs: [opts.configs], markerTag: MARKER };
+  const oursArgs = {
+    kubeconfig,
+    configs: [opts.configs],
+    markerTag: MARKER,
+    storeCompression: STORE_COMPRESSION,
+  };
   const ours = spawnChild("ours-child.js", [JSON.stringify(oursArgs)], OURS_NODE_FLAGS);
   children.push(ours);
   const ready = await ours.event("ready", 15 * 60_000);
@@ -164,6 +175,12 @@ async function main(): Promise<void> {
   const concurrentWall = performance.now() - c0;
   const conc = await ours.call<{ maxEventLoopDelayMs: number; peakRss: number }>("windowEnd");
   log(`ours: 4 concurrent scrapes in ${fmtMs(concurrentWall)}`);
+  let idle: MemorySample | undefined;
+  if (IDLE_SECONDS > 0) {
+    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    idle = await ours.call<MemorySample>("memory");
+    log(`ours memory after ${IDLE_SECONDS} s idle: ${JSON.stringify(idle)}`);
+  }
 
   // Updates, in two phases. Latency: patches at the pace the API server produces them, each
   // marker carrying its send time. Throughput: the exporter is paused (SIGSTOP) while K patches
@@ -244,6 +261,9 @@ async function main(): Promise<void> {
       peakRssOneScrape: single.peakRss,
       peakRssFourConcurrent: conc.peakRss,
       rssBeforeConcurrent: before.rss,
+      storeCompression: STORE_COMPRESSION,
+      idleSeconds: IDLE_SECONDS,
+      memoryIdle: idle,
       concurrentWallMs: concurrentWall,
       concurrentP50Ms: median(concurrent.map((s) => s.ms)),
       updates,
@@ -401,6 +421,9 @@ function report(): Record<string, unknown> {
   const lines = rows.map((r) =>
     r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "),
   );
+  const idleMemory = ex.memoryIdle as MemorySample | undefined;
+  const idleRss = idleMemory?.rss ?? NaN;
+  const idleHeap = idleMemory?.heapUsed ?? NaN;
   const ratios = {
     textVsFloor: ratio(ours?.text?.p50 ?? NaN, floor?.text?.p50 ?? NaN),
     gzipVsFloor: ratio(ours?.gzip?.p50 ?? NaN, floor?.gzip?.p50 ?? NaN),
@@ -415,6 +438,7 @@ function report(): Record<string, unknown> {
     "",
     `ours text p50 / floor: ${fmtRatio(ratios.textVsFloor)}   gzip p50 / floor gzip: ${fmtRatio(ratios.gzipVsFloor)}`,
     `prom-client / ours: ${fmtRatio(ratios.promClientVsOurs)}   naive / ours: ${fmtRatio(ratios.naiveVsOurs)}`,
+    `ours: store compression ${STORE_COMPRESSION ? "on" : "off"}; after ${String(ex.idleSeconds)} s idle and GC: RSS ${fmtBytes(idleRss)} (${Math.round(idleRss / series)} B/series), V8 heap ${Math.round(idleHeap / series)} B/series`,
     `ours: max event-loop delay during scrapes ${fmtMs(Number(ex.maxEventLoopDelayMs))} (4 concurrent: ${fmtMs(Number(ex.maxEventLoopDelayConcurrentMs))})`,
     `ours: peak RSS one scrape ${fmtBytes(Number(ex.peakRssOneScrape))}, 4 concurrent ${fmtBytes(Number(ex.peakRssFourConcurrent))} (idle ${fmtBytes(Number(ex.rssBeforeConcurrent))}); 4 concurrent took ${fmtMs(Number(ex.concurrentWallMs))}`,
     `ours: updates ${Math.round(upd.objectsPerSecond ?? NaN)} objects/s (${Math.round(upd.objectsPerCpuSecond ?? NaN)} per CPU-second), event→visible p50 ${fmtMs(upd.latencyP50Ms ?? NaN)} p99 ${fmtMs(upd.latencyP99Ms ?? NaN)} (${upd.applied ?? 0}/${upd.sent ?? 0} drained after a pause; latency at the API server's pace of ${Math.round(upd.pacedSimRate ?? NaN)}/s; ${upd.visibleInScrape ?? 0} markers seen in /metrics)`,
