@@ -162,6 +162,45 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** How far back a checkpoint looks for the resident-memory floor. */
+const RSS_WINDOW_MS = 10_000;
+
+/**
+ * Resident memory sampled twice a second. A checkpoint reads the floor of the last 10 s, not
+ * one sample: a point reading lands anywhere on the garbage collector's sawtooth (on a loaded
+ * machine, 10% apart from one second to the next), while a leak raises the floor.
+ */
+function rssSampler(pid: number): { floor(): number; peak(): number; resetPeak(): void; stop(): void } {
+  const samples: { at: number; mib: number }[] = [];
+  let peak = 0;
+  const sample = (): void => {
+    try {
+      const mib = rssMiB(pid);
+      const at = Date.now();
+      samples.push({ at, mib });
+      peak = Math.max(peak, mib);
+      while (samples.length > 0 && samples[0]!.at < at - RSS_WINDOW_MS) samples.shift();
+    } catch {
+      // The process is gone; the caller reports that.
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 500);
+  return {
+    floor: () => {
+      sample();
+      return Math.min(...samples.map((s) => s.mib));
+    },
+    peak: () => peak,
+    resetPeak: () => {
+      peak = 0;
+    },
+    stop: () => {
+      clearInterval(timer);
+    },
+  };
+}
+
 // ---- the world -------------------------------------------------------------------------------
 
 function expected(sim: ApiServer, format: ExpositionFormat): string {
@@ -488,6 +527,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   writeFileSync(kubeconfig, sim.kubeconfig());
   const serve = await startServe(kubeconfig, log);
   const pid = serve.child.pid ?? 0;
+  const rssSamples = rssSampler(pid);
   const report: SoakReport = {
     ok: false,
     failures,
@@ -615,7 +655,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (p === undefined) promtoolMissing = true;
         else if (p !== "") fail(`promtool: ${p}`);
       }
-      const rss = rssMiB(pid);
+      const rss = rssSamples.floor();
+      // Warm-up ends at the first checkpoint: the peak reported is the highest sample since.
+      if (report.checkpoints.length === 0) rssSamples.resetPeak();
       const at = Math.round((Date.now() - started) / 1000);
       report.checkpoints.push({ at, convergeMs, series, rssMiB: Math.round(rss * 10) / 10 });
       log(
@@ -637,6 +679,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     updates?.stop();
     scraping.on = false;
     await Promise.all(scrapers);
+    rssSamples.stop();
     const code = await serve.stop();
     if (code !== 0) fail(`serve exited with ${String(code)} on SIGTERM`);
     await sim.close();
@@ -653,7 +696,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     report.rss = {
       warmupMiB: warm,
       finalMiB: last,
-      maxMiB: Math.max(...rssSeries),
+      maxMiB: Math.round(Math.max(...rssSeries, rssSamples.peak()) * 10) / 10,
       growth: warm > 0 ? (last - warm) / warm : 0,
     };
     if (report.rss.growth > options.maxRssGrowth) {
