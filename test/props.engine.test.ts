@@ -4,7 +4,7 @@ import { compileConfiguration } from "../src/config/compile.js";
 import type { CompiledConfiguration } from "../src/config/compiled.js";
 import type { Diagnostic } from "../src/config/types.js";
 import { renderObject, type EvaluationHooks } from "../src/engine/evaluate.js";
-import { renderObjectReference } from "../src/engine/reference.js";
+import { renderObjectReference } from "./support/reference-render.js";
 import { buildPlan } from "../src/engine/plan.js";
 import type { ExpositionFormat } from "../src/exposition/format.js";
 import { compileExpression, ExpressionError, ABSENT } from "../src/expression/index.js";

@@ -1,10 +1,15 @@
-import type { BoundPath, CompiledLabel, CompiledMetric, CompiledValue } from "../config/compiled.js";
-import type { CompiledPath } from "../jsonpath/index.js";
-import { formatResults, JsonPathLimitError } from "../jsonpath/index.js";
-import { ExpressionError } from "../expression/index.js";
-import { renderLabels, seriesLine } from "../exposition/format.js";
-import type { TargetPlan } from "./plan.js";
-import { bindParam, convertExpressionResult, convertPathValue, type Conversion } from "./values.js";
+import type { BoundPath, CompiledLabel, CompiledMetric, CompiledValue } from "../../src/config/compiled.js";
+import type { CompiledPath } from "../../src/jsonpath/index.js";
+import { formatResults, JsonPathLimitError } from "../../src/jsonpath/index.js";
+import { ExpressionError } from "../../src/expression/index.js";
+import { renderLabels, seriesLine } from "../../src/exposition/format.js";
+import type { TargetPlan } from "../../src/engine/plan.js";
+import {
+  bindParam,
+  convertExpressionResult,
+  convertPathValue,
+  type Conversion,
+} from "../../src/engine/values.js";
 
 import {
   BudgetExceeded,
@@ -13,11 +18,11 @@ import {
   type EvaluationErrorReason,
   type EvaluationHooks,
   type ObjectIdentity,
-} from "./evaluate.js";
+} from "../../src/engine/evaluate.js";
 
 /**
  * The evaluation of SPEC §3 written plainly: label pairs per row, later layers overriding earlier
- * ones by key. It is the specification that evaluate.ts (what runs) is checked against by
+ * ones by key. It is the specification that src/engine/evaluate.ts (what runs) is checked against by
  * test/props.engine; it is not used to serve.
  */
 
