@@ -441,7 +441,9 @@ function report(): Record<string, unknown> {
     `ours: store compression ${STORE_COMPRESSION ? "on" : "off"}; after ${String(ex.idleSeconds)} s idle and GC: RSS ${fmtBytes(idleRss)} (${Math.round(idleRss / series)} B/series), V8 heap ${Math.round(idleHeap / series)} B/series`,
     `ours: max event-loop delay during scrapes ${fmtMs(Number(ex.maxEventLoopDelayMs))} (4 concurrent: ${fmtMs(Number(ex.maxEventLoopDelayConcurrentMs))})`,
     `ours: peak RSS one scrape ${fmtBytes(Number(ex.peakRssOneScrape))}, 4 concurrent ${fmtBytes(Number(ex.peakRssFourConcurrent))} (idle ${fmtBytes(Number(ex.rssBeforeConcurrent))}); 4 concurrent took ${fmtMs(Number(ex.concurrentWallMs))}`,
-    `ours: updates ${Math.round(upd.objectsPerSecond ?? NaN)} objects/s (${Math.round(upd.objectsPerCpuSecond ?? NaN)} per CPU-second), event→visible p50 ${fmtMs(upd.latencyP50Ms ?? NaN)} p99 ${fmtMs(upd.latencyP99Ms ?? NaN)} (${upd.applied ?? 0}/${upd.sent ?? 0} drained after a pause; latency at the API server's pace of ${Math.round(upd.pacedSimRate ?? NaN)}/s; ${upd.visibleInScrape ?? 0} markers seen in /metrics)`,
+    upd.sent === undefined || upd.sent === 0
+      ? "ours: updates not measured (--updates 0)"
+      : `ours: updates ${Math.round(upd.objectsPerSecond ?? NaN)} objects/s (${Math.round(upd.objectsPerCpuSecond ?? NaN)} per CPU-second), event→visible p50 ${fmtMs(upd.latencyP50Ms ?? NaN)} p99 ${fmtMs(upd.latencyP99Ms ?? NaN)} (${upd.applied ?? 0}/${upd.sent} drained after a pause; latency at the API server's pace of ${Math.round(upd.pacedSimRate ?? NaN)}/s; ${upd.visibleInScrape ?? 0} markers seen in /metrics)`,
   ];
   for (const s of (ex.shards ?? []) as { total: number; rss: number[]; series: number[] }[]) {
     out.push(`shards n=${s.total}: RSS ${s.rss.map(fmtBytes).join(" / ")}; series ${s.series.join(" + ")}`);
