@@ -39,7 +39,10 @@ export const DEFAULT_COOL_AFTER_MS = 2000;
 interface Block {
   /** Object keys, sorted. */
   keys: string[];
-  /** Thawed: per key, a new fragment or the index of its bytes in `buf`. Undefined when frozen. */
+  /**
+   * Thawed: per key, the index of its bytes in `buf`, or a new fragment's UTF-8 bytes as a latin1
+   * string (one character per byte, so its length is its byte length). Undefined when frozen.
+   */
   parts: (string | number)[] | undefined;
   /**
    * Bytes of the frozen state: fragment i is buf[offsets[i], offsets[i+1]). Undefined when the
@@ -114,10 +117,23 @@ type Bytes = Buffer | string;
 
 /** Scratch space for building and compressing a block (used synchronously, then reused). */
 let scratch = Buffer.allocUnsafeSlow(BLOCK_MAX_BYTES * 2);
+/** Fragments are encoded in the scratch space, grown for them up to this size. */
+const SCRATCH_GROWTH_LIMIT = 1024 * 1024;
 
 function scratchOf(size: number): Buffer {
   if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
   return scratch;
+}
+
+/**
+ * Room to encode `fragment` as UTF-8 (at most 3 bytes per UTF-16 unit) and copy as many bytes
+ * again behind it (see sameBytes): the scratch space, or for an outsized fragment a Buffer of
+ * its own, so that one huge object does not leave the scratch space huge.
+ */
+function encodingSpace(fragment: string): Buffer {
+  const need = 6 * fragment.length;
+  if (need <= scratch.length || need <= SCRATCH_GROWTH_LIMIT) return scratchOf(need);
+  return Buffer.allocUnsafeSlow(2 * Buffer.byteLength(fragment));
 }
 
 /** The bytes as a Buffer, valid only until the next use of the scratch space. */
@@ -172,7 +188,21 @@ function partBytes(block: Block, part: string | number): number {
 
 /** Text of a part; `buf` must be the block's bytes (warm blocks: block.buf). */
 function partText(block: Block, part: string | number, buf = block.buf!): string {
-  return typeof part === "string" ? part : bytesText(buf, block.offsets[part]!, block.offsets[part + 1]!);
+  return typeof part === "string"
+    ? bytesText(part, 0, part.length)
+    : bytesText(buf, block.offsets[part]!, block.offsets[part + 1]!);
+}
+
+/**
+ * Whether `enc[0, n)` holds the same bytes as `bytes[start, end)`. `enc` must have room for 2n
+ * bytes (a string is copied behind the first n to be compared without allocating).
+ */
+function sameBytes(enc: Buffer, n: number, bytes: Bytes, start: number, end: number): boolean {
+  if (end - start !== n) return false;
+  if (n === 0) return true;
+  if (typeof bytes !== "string") return bytes.compare(enc, 0, n, start, end) === 0;
+  enc.write(start === 0 && end === bytes.length ? bytes : bytes.substring(start, end), n, n, "latin1");
+  return enc.compare(enc, n, 2 * n, 0, n) === 0;
 }
 
 function partLines(block: Block, part: string | number): number {
@@ -203,7 +233,7 @@ function freeze(block: Block, asString: boolean): void {
   const sizes = new Array<number>(parts.length);
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    const n = typeof p === "string" ? Buffer.byteLength(p) : block.offsets[p + 1]! - block.offsets[p]!;
+    const n = typeof p === "string" ? p.length : block.offsets[p + 1]! - block.offsets[p]!;
     sizes[i] = n;
     total += n;
   }
@@ -215,7 +245,7 @@ function freeze(block: Block, asString: boolean): void {
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     offsets[i] = at;
-    if (typeof p === "string") buf.write(p, at, "utf8");
+    if (typeof p === "string") buf.write(p, at, "latin1");
     else if (typeof old === "string")
       buf.write(old.substring(block.offsets[p]!, block.offsets[p + 1]), at, "latin1");
     else old!.copy(buf, at, block.offsets[p], block.offsets[p + 1]);
@@ -387,18 +417,12 @@ export class MetricStore {
     // The last block whose first key is <= key (or the first block). A block emptied by deletes
     // stays until the next reshape; it counts as starting where the next non-empty block does,
     // so the search stays monotonic and never files a key into a block out of order.
-    const firstOf = (i: number): string | undefined => {
-      for (let j = i; j < blocks.length; j++) {
-        const k = blocks[j]!.keys[0];
-        if (k !== undefined) return k;
-      }
-      return undefined;
-    };
     let lo = 0;
     let hi = blocks.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      const first = firstOf(mid);
+      let first = blocks[mid]!.keys[0];
+      for (let j = mid + 1; first === undefined && j < blocks.length; j++) first = blocks[j]!.keys[0];
       if (first !== undefined && first <= key) lo = mid;
       else hi = mid - 1;
     }
@@ -422,40 +446,50 @@ export class MetricStore {
     if (!exists && fragment === undefined) return;
     // Comparing, counting lines and thawing read the bytes: a cold block is inflated first.
     this.warmed(block, family);
-    if (exists) {
-      const old = block.parts ? block.parts[i]! : i;
-      if (fragment !== undefined) {
+    // The new fragment is encoded once, into the scratch space: its bytes are compared with the
+    // old ones there, and kept (as a latin1 string) only when they differ.
+    let part: string | undefined;
+    if (fragment !== undefined) {
+      const enc = encodingSpace(fragment);
+      const n = enc.write(fragment, 0, "utf8");
+      if (exists) {
         // Unchanged objects (relists, resyncs, status writes that render the same) cost a
         // comparison and keep their block, and its gzip member, as they are.
+        const old = block.parts ? block.parts[i]! : i;
         if (
           typeof old === "string"
-            ? old === fragment
-            : partBytes(block, old) === Buffer.byteLength(fragment) && partText(block, old) === fragment
+            ? sameBytes(enc, n, old, 0, old.length)
+            : sameBytes(enc, n, block.buf!, block.offsets[old]!, block.offsets[old + 1]!)
         ) {
           return;
         }
       }
+      part = enc.toString("latin1", 0, n);
+    }
+    if (exists) {
+      const parts = block.parts;
+      const old = parts ? parts[i]! : i;
       family.series -= partLines(block, old);
       block.bytes -= partBytes(block, old);
-      const parts = thaw(block);
-      if (fragment === undefined) {
+      const thawed = parts ?? thaw(block);
+      if (part === undefined) {
         block.keys.splice(i, 1);
-        parts.splice(i, 1);
+        thawed.splice(i, 1);
         family.objects--;
       } else {
-        parts[i] = fragment;
-        block.bytes += fragment.length;
-        family.series += countLines(fragment);
+        thawed[i] = part;
+        block.bytes += part.length;
+        family.series += countLines(part);
       }
       this.touched(family, block);
       return;
     }
-    if (fragment === undefined) return; // (not reached: checked above)
+    if (part === undefined) return; // (not reached: checked above)
     const parts = thaw(block);
     block.keys.splice(i, 0, key);
-    parts.splice(i, 0, fragment);
-    block.bytes += fragment.length;
-    family.series += countLines(fragment);
+    parts.splice(i, 0, part);
+    block.bytes += part.length;
+    family.series += countLines(part);
     family.objects++;
     this.touched(family, block);
   }
