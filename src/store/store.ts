@@ -339,9 +339,11 @@ export class MetricStore {
 
   /** Note that a block's uncompressed bytes were just written or needed (it is warm). */
   private used(block: Block, family: Family): void {
+    // Only a store that cools blocks reads usedAt and the warm list.
+    if (!this.compressing) return;
     block.usedAt = performance.now();
     this.warm.delete(block);
-    if (this.compressing && block.buf !== undefined && block.buf.length > 0) {
+    if (block.buf !== undefined && block.buf.length > 0) {
       this.warm.set(block, family);
       this.scheduleCompact(this.coolAfterMs);
     }
@@ -509,25 +511,40 @@ export class MetricStore {
     const id = idKey(ref);
     let held = res.objects.get(id);
     const key = held?.key ?? `${id}\u0000${resourceId}`;
-    const now: string[] = [];
+    // The families the object now has series in. Usually the same as before: then the held list
+    // is kept (`now` stays undefined) rather than built again on every update.
+    const prev = held?.families;
+    let now: string[] | undefined = prev ? undefined : [];
+    let same = 0;
     for (let i = 0; i < families.length; i++) {
       const fragment = fragments[i];
       const family = this.families.get(families[i]!);
       if (!family) continue;
       this.setFragment(family, key, fragment);
-      if (fragment !== undefined) now.push(family.name);
-    }
-    if (held) {
-      for (const name of held.families) {
-        if (!now.includes(name)) {
-          const family = this.families.get(name);
-          if (family) this.setFragment(family, key, undefined);
+      if (fragment === undefined) continue;
+      if (now === undefined) {
+        if (prev![same] === family.name) {
+          same++;
+          continue;
         }
+        now = prev!.slice(0, same);
       }
-      held.families = now;
+      now.push(family.name);
+    }
+    if (now === undefined && same !== prev!.length) now = prev!.slice(0, same);
+    if (held) {
+      if (now !== undefined) {
+        for (const name of held.families) {
+          if (!now.includes(name)) {
+            const family = this.families.get(name);
+            if (family) this.setFragment(family, key, undefined);
+          }
+        }
+        held.families = now;
+      }
       held.generation = res.generation;
     } else {
-      held = { key, families: now, generation: res.generation };
+      held = { key, families: now!, generation: res.generation };
       res.objects.set(id, held);
     }
   }
