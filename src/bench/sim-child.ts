@@ -19,19 +19,33 @@ const sessions = server.list(API_VERSION, "BackupSession").map((o) => {
   return { name: String(md?.name), namespace: String(md?.namespace) };
 });
 
-/** One merge patch per object, in slices so the watch streams flow while it runs. */
+/**
+ * One merge patch per object, in slices so the watch streams flow while it runs: as fast as
+ * this process can, or, with `perSecond`, at that steady rate (each patch waits for its time
+ * slot, so a slow moment is caught up rather than stretching the run).
+ */
 async function burst(args: unknown): Promise<{ sent: number; ms: number }> {
-  const { count, tag, offset = 0 } = args as { count: number; tag: string; offset?: number };
+  const {
+    count,
+    tag,
+    offset = 0,
+    perSecond,
+  } = args as { count: number; tag: string; offset?: number; perSecond?: number };
   const t0 = performance.now();
   let sent = 0;
   for (let i = 0; i < count; i++) {
     const target = sessions[(offset + i) % sessions.length];
     if (!target) break;
+    if (perSecond !== undefined) {
+      const due = t0 + (i * 1000) / perSecond;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    }
     server.patch({ apiVersion: API_VERSION, kind: "BackupSession", ...target }, "merge", {
       spec: { session: `${tag}${Date.now()}-${i}` },
     });
     sent++;
-    if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+    if (perSecond === undefined && i % 200 === 199) await new Promise((r) => setImmediate(r));
   }
   return { sent, ms: performance.now() - t0 };
 }
