@@ -10,9 +10,9 @@ import { bindParam, convertExpressionResult, convertPathValue, type Conversion }
  * Per-object evaluation (SPEC §3): one object in, its rendered series lines per family out. This
  * runs at event time; a scrape only concatenates what it produced.
  *
- * reference.ts is the same evaluation written plainly, label pairs and all; this one is what runs,
- * and test/props.engine checks that both give the same bytes and report the same problems. What
- * makes it cheaper, per target plan (built once, see `programFor`):
+ * test/support/reference-render.ts is the same evaluation written plainly, label pairs and all;
+ * this one is what runs, and test/props.engine checks that both give the same bytes and report
+ * the same problems. What makes it cheaper, per target plan (built once, see `programFor`):
  * - paths are shared by their text across every metric of the target: commonLabels are compiled
  *   once per metric, so `.metadata.name` read by six metrics is evaluated, formatted and escaped
  *   once per object, not six times;
@@ -84,7 +84,7 @@ interface MetricProgram {
   readonly paths: ReadonlyMap<CompiledPath, number>;
   /** Index of the field path, or -1. */
   readonly field: number;
-  /** Undefined: keys may repeat, so labels go through pairs as in reference.ts. */
+  /** Undefined: keys may repeat, so labels go through pairs (as the reference renderer does). */
   readonly direct:
     | {
         /** `family{` */
@@ -248,7 +248,8 @@ class ObjectScope {
   /** Results of a path of metric `m` for `row`. */
   read(m: MetricProgram, bound: BoundPath, row: unknown): unknown[] {
     if (bound.rowRelative) return bound.path.evaluate(row);
-    return this.results[m.paths.get(bound.path)!] ?? this.evaluate(m.paths.get(bound.path)!);
+    const i = m.paths.get(bound.path)!;
+    return this.results[i] ?? this.evaluate(i);
   }
 
   /** Results of the whole-object path with this index. */
