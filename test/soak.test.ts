@@ -6,8 +6,9 @@ import { ROOT } from "./support/live.js";
 
 /**
  * One minute of `npm run soak` (docs/reliability.md): randomized API server faults, ~200
- * object updates/s and 10 concurrent scrapers against a child `serve`; two checkpoints compare
- * /metrics with the offline render, and resident memory may not grow by more than 10%.
+ * object updates/s and 10 concurrent scrapers against a child `serve`; checkpoints every 20 s
+ * compare /metrics with the offline render, and resident memory may not grow by more than 10%
+ * from the second checkpoint on (half a minute in, V8's old space is still growing to size).
  */
 
 describe("soak", () => {
@@ -31,7 +32,8 @@ describe("soak", () => {
         objects: 2_000,
         updatesPerSecond: 200,
         scrapers: 10,
-        intervalSeconds: 30,
+        intervalSeconds: 20,
+        warmupCheckpoints: 2,
         convergeMs: 5_000,
         maxRssGrowth: 0.1,
         seed: 1,
@@ -44,7 +46,7 @@ describe("soak", () => {
       );
       expect(report.failures).toEqual([]);
       expect(report.ok).toBe(true);
-      expect(report.checkpoints.length).toBeGreaterThanOrEqual(2);
+      expect(report.checkpoints.length).toBeGreaterThanOrEqual(3);
       expect(report.scrapes.total).toBeGreaterThan(100);
       expect(report.updates).toBeGreaterThan(5_000);
       expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(5);
