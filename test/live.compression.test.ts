@@ -42,9 +42,9 @@ afterAll(async () => {
   await live.close();
 });
 
-function coldBlocks(): { cold: number; blocks: number } {
+function coldBlocks(): { cold: number; blocks: number; compressions: number } {
   const s = live.exporter.store.stats();
-  return { cold: s.cold ?? 0, blocks: s.blocks ?? 0 };
+  return { cold: s.cold ?? 0, blocks: s.blocks ?? 0, compressions: s.compressions ?? 0 };
 }
 
 describe("a compressing store served live", () => {
@@ -77,6 +77,7 @@ describe("a compressing store served live", () => {
   });
 
   it("follows changes to objects in cold blocks", async () => {
+    const compressedBefore = coldBlocks().compressions;
     const sessions = live.sim.list(BS_API, "BackupSession").slice(0, 400);
     expect(sessions.length).toBeGreaterThan(100);
     for (const [i, o] of sessions.entries()) {
@@ -89,8 +90,11 @@ describe("a compressing store served live", () => {
       }
     }
     await converges(live, 10_000);
-    expect(coldBlocks().cold).toBeLessThan(coldBlocks().blocks);
+    // The changed blocks were warmed (inflated) and, once quiet, compressed again — whether or
+    // not that already happened by now depends on the machine, so count compressions instead of
+    // catching them warm.
     await eventually(() => coldBlocks().cold === coldBlocks().blocks, 15_000, "the changed blocks to cool");
+    expect(coldBlocks().compressions).toBeGreaterThan(compressedBefore);
     await converges(live, 5_000);
   });
 });
