@@ -3,6 +3,8 @@
  * own process, with an IPC channel for what only the process itself can measure: memory after a
  * full GC, peak RSS and event-loop delay over a window, and when marked updates became visible.
  */
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { loadConfigurations } from "../config/load.js";
 import { startExporter } from "../exporter/exporter.js";
@@ -69,6 +71,7 @@ announce("ready", {
 });
 
 const eld = monitorEventLoopDelay({ resolution: 5 });
+let profiler: Session | undefined;
 const peak = new PeakRss();
 
 serveCommands({
@@ -83,6 +86,21 @@ serveCommands({
   windowEnd: () => {
     eld.disable();
     return { maxEventLoopDelayMs: eld.max / 1e6, peakRss: peak.stop() };
+  },
+  profileStart: async () => {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+    return true;
+  },
+  profileStop: async (path) => {
+    if (!profiler) throw new Error("profileStart was not called");
+    const { profile } = await profiler.post("Profiler.stop");
+    profiler.disconnect();
+    profiler = undefined;
+    await writeFile(String(path), JSON.stringify(profile));
+    return true;
   },
   cpu: () => {
     const cpu = process.cpuUsage();

@@ -27,6 +27,7 @@ const { values: opts } = parseArgs({
     baselines: { type: "string", default: "floor,prom-client,naive" },
     "store-compression": { type: "string", default: "off" },
     "idle-seconds": { type: "string", default: "15" },
+    "profile-updates": { type: "string" },
     configs: { type: "string", default: join(root, "metricsconfigurations/kubestash") },
     help: { type: "boolean", default: false },
   },
@@ -35,7 +36,7 @@ if (opts.help) {
   process.stdout.write(
     "npm run bench -- --objects N [--json FILE] [--reps R] [--updates K] [--shards 2,4|none]\n" +
       "                 [--baselines floor,prom-client,naive] [--store-compression on|off]\n" +
-      "                 [--idle-seconds S]\n",
+      "                 [--idle-seconds S] [--profile-updates FILE.cpuprofile]\n",
   );
   process.exit(0);
 }
@@ -56,6 +57,8 @@ const STORE_COMPRESSION = opts["store-compression"] === "on";
 /** After the scrapes, ours is left idle this long and measured again (what a quiet exporter holds). */
 const IDLE_SECONDS = Number(opts["idle-seconds"]);
 const MARKER = "bm";
+/** A V8 CPU profile of ours while it drains the throughput phase (open in Chrome DevTools). */
+const PROFILE_UPDATES = opts["profile-updates"];
 /**
  * The Node.js flags recommended for the exporter (docs/performance.md): a larger young
  * generation halves GC time while a 100k-object list is parsed and rendered.
@@ -223,6 +226,7 @@ async function main(): Promise<void> {
     });
     const steadyLat = await collect(steady.sent);
     const pid = ours.child.pid ?? 0;
+    if (PROFILE_UPDATES !== undefined) await ours.call("profileStart");
     process.kill(pid, "SIGSTOP");
     let b: { sent: number; ms: number };
     try {
@@ -237,6 +241,10 @@ async function main(): Promise<void> {
     const resumed = Date.now();
     const cpuAtResume = await ours.call<number>("cpu");
     const thr = await collect(b.sent);
+    if (PROFILE_UPDATES !== undefined) {
+      await ours.call("profileStop", PROFILE_UPDATES);
+      log(`ours: CPU profile of the drain written to ${PROFILE_UPDATES}`);
+    }
     const check = await fetchTimed(url, { collect: true });
     const visible = (check.body?.toString("latin1").match(/session="bm\d/g) ?? []).length;
     updates = {
