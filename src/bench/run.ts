@@ -462,7 +462,10 @@ function report(): Record<string, unknown> {
     "",
     `ours text p50 / floor: ${fmtRatio(ratios.textVsFloor)}   gzip p50 / floor gzip: ${fmtRatio(ratios.gzipVsFloor)}`,
     `prom-client / ours: ${fmtRatio(ratios.promClientVsOurs)}   naive / ours: ${fmtRatio(ratios.naiveVsOurs)}`,
-    `ours: store compression ${STORE_COMPRESSION ? "on" : "off"}; after ${String(ex.idleSeconds)} s idle and GC: RSS ${fmtBytes(idleRss)} (${Math.round(idleRss / series)} B/series), V8 heap ${Math.round(idleHeap / series)} B/series`,
+    `ours: store compression ${STORE_COMPRESSION ? "on" : "off"}; ` +
+      (Number(ex.idleSeconds) > 0
+        ? `after ${String(ex.idleSeconds)} s idle and GC: RSS ${fmtBytes(idleRss)} (${Math.round(idleRss / series)} B/series), V8 heap ${Math.round(idleHeap / series)} B/series`
+        : "idle memory not measured (--idle-seconds 0)"),
     `ours: max event-loop delay during scrapes ${fmtMs(Number(ex.maxEventLoopDelayMs))} (4 concurrent: ${fmtMs(Number(ex.maxEventLoopDelayConcurrentMs))})`,
     `ours: peak RSS one scrape ${fmtBytes(Number(ex.peakRssOneScrape))}, 4 concurrent ${fmtBytes(Number(ex.peakRssFourConcurrent))} (idle ${fmtBytes(Number(ex.rssBeforeConcurrent))}); 4 concurrent took ${fmtMs(Number(ex.concurrentWallMs))}`,
     upd.sent === undefined || upd.sent === 0
