@@ -89,6 +89,12 @@ function isScalar(v: unknown): boolean {
  * the list of results.
  */
 export function bindParam(results: readonly unknown[]): unknown {
+  if (results.length === 1) {
+    // One result, as most parameters have: no filtered copy.
+    const r = results[0];
+    if (r === null || r === undefined) return ABSENT;
+    return isScalar(r) ? (formatResults(results) ?? ABSENT) : r;
+  }
   const present = results.filter((r) => r !== null && r !== undefined);
   if (present.length === 0) return ABSENT;
   if (present.every(isScalar)) return formatResults(present) ?? ABSENT;

@@ -39,6 +39,9 @@ export function escapeHelp(help: string, format: ExpositionFormat): string {
 
 /** Integers without a decimal point, other numbers in shortest round-trip form, NaN, ±Inf. */
 export function formatValue(value: number): string {
+  // Most series are 0 or 1 (states, info metrics).
+  if (value === 0) return "0";
+  if (value === 1) return "1";
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";

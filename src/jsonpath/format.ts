@@ -23,12 +23,14 @@ import { compareCodePoints } from "./native.js";
 const INT64_LIMIT = 2 ** 63;
 
 export function formatResults(values: readonly unknown[]): string | undefined {
-  const parts: string[] = [];
+  // One result is the common case (a label's field): no list to join.
+  if (values.length === 1) return formatOne(values[0]);
+  let out: string | undefined;
   for (const value of values) {
     const text = formatOne(value);
-    if (text !== undefined) parts.push(text);
+    if (text !== undefined) out = out === undefined ? text : `${out} ${text}`;
   }
-  return parts.length === 0 ? undefined : parts.join(" ");
+  return out;
 }
 
 function formatOne(value: unknown): string | undefined {
