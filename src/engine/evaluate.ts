@@ -77,9 +77,26 @@ interface Segment {
   readonly path: number;
 }
 
+/** A metricValue or a state's value, with what its evaluation can prepare once. */
+interface ValueStep {
+  readonly value: CompiledValue;
+  /** A constant's result, built once. */
+  readonly constant: Evaluated | undefined;
+  /** An expression's remembered results (see MEMO_SIZE). */
+  readonly memo: Map<string, Evaluated> | undefined;
+  /**
+   * Expressions of the metric that read the same parameters share this number, and so the memo
+   * key of a row: a metric's states usually all test the same parameter.
+   */
+  readonly params: number;
+}
+
 interface MetricProgram {
   readonly metric: CompiledMetric;
   readonly slot: number;
+  /** Per state of metric.states, in order. */
+  readonly states: readonly ValueStep[] | undefined;
+  readonly value: ValueStep | undefined;
   /** Index of each whole-object path of this metric in the path cache, by CompiledPath. */
   readonly paths: ReadonlyMap<CompiledPath, number>;
   /** Index of the field path, or -1. */
@@ -96,6 +113,8 @@ interface MetricProgram {
         readonly states: readonly string[] | undefined;
         /** The only metric of its family: duplicates can only be among its own series. */
         readonly alone: boolean;
+        /** Alone, with distinct states: only series of different rows can repeat each other. */
+        readonly acrossRows: boolean;
       }
     | undefined;
   /** Series of this metric may repeat each other or another metric's in the same family. */
@@ -152,6 +171,24 @@ function compileProgram(plan: TargetPlan): Program {
     const values: CompiledValue[] = metric.states ? metric.states.values.map((s) => s.value) : [];
     if (metric.value) values.push(metric.value);
     for (const v of values) if (v.kind === "path") bind(v.path);
+    const paramLists = new Map<string, number>();
+    const valueStep = (value: CompiledValue): ValueStep => {
+      if (value.kind !== "expression") {
+        const constant: Evaluated | undefined =
+          value.kind === "const" ? { ok: true, value: value.value } : undefined;
+        return { value, constant, memo: undefined, params: -1 };
+      }
+      // Joined by a character no identifier can hold; in memoKey's order.
+      const list = [...value.expression.params].join("\u0000");
+      let params = paramLists.get(list);
+      if (params === undefined) {
+        params = paramLists.size;
+        paramLists.set(list, params);
+      }
+      return { value, constant: undefined, memo: memoOf(value.expression), params };
+    };
+    const states = metric.states?.values.map((s) => valueStep(s.value));
+    const value = metric.value ? valueStep(metric.value) : undefined;
 
     const keys = ["namespace", plan.objectLabel, ...metric.labels.map((l) => l.key)];
     if (metric.states) keys.push(metric.states.labelKey);
@@ -190,9 +227,10 @@ function compileProgram(plan: TargetPlan): Program {
         rest,
         states: stateTexts,
         alone: perSlot.get(slot) === 1,
+        acrossRows: perSlot.get(slot) === 1 && distinctStates,
       };
     }
-    return { metric, slot, paths, field, direct, dedup };
+    return { metric, slot, states, value, paths, field, direct, dedup };
   });
 
   /** Segments are keyed by key and path text (const labels by key and value). */
@@ -313,18 +351,22 @@ function evaluateParams(scope: ObjectScope, m: MetricProgram, row: unknown): Map
 
 type Evaluated = Conversion & { reason?: string; kind?: EvaluationErrorReason };
 
-function evaluateValue(
-  scope: ObjectScope,
-  m: MetricProgram,
-  value: CompiledValue,
-  row: unknown,
-  env: () => Map<string, unknown>,
-): Evaluated {
+/** The row being rendered, and what its values share: parameters and the last memo key. */
+interface RowState {
+  row: unknown;
+  env: Map<string, unknown> | undefined;
+  /** ValueStep.params of `key`; -1 when none was made for this row. */
+  keyOf: number;
+  key: string | undefined;
+}
+
+function evaluateValue(scope: ObjectScope, m: MetricProgram, step: ValueStep, rs: RowState): Evaluated {
+  const value = step.value;
   switch (value.kind) {
     case "const":
-      return { ok: true, value: value.value };
+      return step.constant!;
     case "path": {
-      const all = scope.read(m, value.path, row);
+      const all = scope.read(m, value.path, rs.row);
       let found: unknown;
       let n = 0;
       for (const r of all) {
@@ -342,10 +384,14 @@ function evaluateValue(
       return c.ok ? c : { ...c, kind: "conversion" };
     }
     case "expression": {
-      const bindings = env();
-      const key = memoKey(value.expression, bindings);
-      const memo = key === undefined ? undefined : memoOf(value.expression);
-      const known = key === undefined ? undefined : memo?.get(key);
+      const bindings = (rs.env ??= evaluateParams(scope, m, rs.row));
+      if (rs.keyOf !== step.params) {
+        rs.key = memoKey(value.expression, bindings);
+        rs.keyOf = step.params;
+      }
+      const key = rs.key;
+      const memo = step.memo!;
+      const known = key === undefined ? undefined : memo.get(key);
       if (known !== undefined) return known;
       let result: unknown;
       try {
@@ -360,7 +406,7 @@ function evaluateValue(
       }
       const c = convertExpressionResult(result);
       if (!c.ok) return { ...c, kind: "conversion" };
-      if (memo !== undefined && key !== undefined) {
+      if (key !== undefined) {
         if (memo.size >= MEMO_SIZE) memo.clear();
         memo.set(key, c);
       }
@@ -415,19 +461,70 @@ function rowsOf(scope: ObjectScope, m: MetricProgram): readonly unknown[] {
 
 const ONE_ROW: readonly unknown[] = [undefined];
 
-/** Collects one metric's series for one object. */
+/**
+ * Keys of the series of one family so far. Most objects give a family a handful of series,
+ * which a list compares by length first; hashing each key for a Set costs more.
+ */
+class SeriesKeys {
+  private list: string[] | undefined = [];
+  private set: Set<string> | undefined;
+
+  has(key: string): boolean {
+    return this.list ? this.list.includes(key) : this.set!.has(key);
+  }
+
+  add(key: string): void {
+    if (!this.list) {
+      this.set!.add(key);
+    } else if (this.list.push(key) > 16) {
+      this.set = new Set(this.list);
+      this.list = undefined;
+    }
+  }
+
+  delete(key: string): void {
+    if (!this.list) {
+      this.set!.delete(key);
+      return;
+    }
+    const i = this.list.indexOf(key);
+    if (i >= 0) this.list.splice(i, 1);
+  }
+}
+
+/** Collects one metric's series for one object; reset for the next metric. */
 class Emitter {
+  metric!: CompiledMetric;
   text = "";
   series = 0;
+  /** Keys of the series emitted so far in this family, when duplicates are possible. */
+  seen: SeriesKeys | undefined;
   /** Keys added to `seen` by this metric, to take back if it is dropped. */
-  readonly added: string[] = [];
+  added: string[] | undefined;
 
   constructor(
-    readonly family: string,
-    /** Keys of the series emitted so far in this family, when duplicates are possible. */
-    readonly seen: Set<string> | undefined,
+    /** Per slot, once a metric of it has needed the duplicate check. */
+    private readonly seenBySlot: (SeriesKeys | undefined)[],
     readonly hooks: EvaluationHooks,
   ) {}
+
+  reset(metric: CompiledMetric): void {
+    this.metric = metric;
+    this.text = "";
+    this.series = 0;
+    this.seen = undefined;
+    this.added = undefined;
+  }
+
+  /** From here on, check series against the others of the family (`slot`). */
+  checkDuplicates(slot: number): void {
+    this.seen = this.seenBySlot[slot] ??= new SeriesKeys();
+    this.added = [];
+  }
+
+  fail(reason: EvaluationErrorReason, message: string): void {
+    this.hooks.onError?.(this.metric, reason, message);
+  }
 
   /**
    * Counts a series about to be written; false for a duplicate (reported, not written). `key`
@@ -436,12 +533,12 @@ class Emitter {
   admit(key: string): boolean {
     if (this.seen) {
       if (this.seen.has(key)) {
-        this.hooks.onDuplicate?.(this.family);
+        this.hooks.onDuplicate?.(this.metric.family);
         return false;
       }
       this.count();
       this.seen.add(key);
-      this.added.push(key);
+      this.added!.push(key);
       return true;
     }
     this.count();
@@ -457,6 +554,10 @@ class Emitter {
     this.series++;
   }
 }
+
+/** The program of the last plan rendered: objects of one kind tend to come in runs. */
+let lastPlan: TargetPlan | undefined;
+let lastProgram: Program | undefined;
 
 /**
  * Render one object for every metric of its target plan. Returns, per family slot of the plan,
@@ -476,31 +577,29 @@ export function renderObject(
   }
   const id = objectIdentity(obj);
   if (!id) return out;
-  const program = programFor(plan);
+  let program = lastProgram;
+  if (plan !== lastPlan || program === undefined) {
+    program = programFor(plan);
+    lastPlan = plan;
+    lastProgram = program;
+  }
   const scope = new ObjectScope(obj, id, program, plan.objectLabel);
-  const seen: (Set<string> | undefined)[] = [];
+  const emitter = new Emitter([], hooks);
+  const rs: RowState = { row: undefined, env: undefined, keyOf: -1, key: undefined };
 
   for (const m of program.metrics) {
     const { metric, slot } = m;
-    const emitter = new Emitter(
-      metric.family,
-      m.dedup ? (seen[slot] ??= new Set<string>()) : undefined,
-      hooks,
-    );
-    const fail = (reason: EvaluationErrorReason, message: string): void => {
-      hooks.onError?.(metric, reason, message);
-    };
-
+    emitter.reset(metric);
     try {
-      renderRows(plan, scope, m, emitter, fail);
+      renderRows(plan, scope, m, emitter, rs);
     } catch (err) {
       if (err instanceof BudgetExceeded && emitter.series >= EVALUATION_LIMITS.maxSeriesPerObject) {
         // Deterministic: the first rows, in list order, are kept.
-        fail("limit", err.message);
+        emitter.fail("limit", err.message);
       } else if (err instanceof BudgetExceeded || err instanceof JsonPathLimitError) {
         // Nothing partial: this metric's series for this object are dropped.
-        fail(err instanceof BudgetExceeded ? "limit" : "path", err.message);
-        for (const labels of emitter.added) emitter.seen?.delete(labels);
+        emitter.fail(err instanceof BudgetExceeded ? "limit" : "path", err.message);
+        if (emitter.added) for (const labels of emitter.added) emitter.seen!.delete(labels);
         continue;
       } else {
         throw err;
@@ -520,12 +619,19 @@ function renderRows(
   scope: ObjectScope,
   m: MetricProgram,
   emitter: Emitter,
-  fail: (reason: EvaluationErrorReason, message: string) => void,
+  rs: RowState,
 ): void {
   const { metric, direct } = m;
   const rows = rowsOf(scope, m);
+  if (rows.length === 0) return;
+  // One row of a metric alone in its family, with distinct states, cannot repeat a series.
+  if (m.dedup && !(direct?.acrossRows && rows.length === 1)) emitter.checkDuplicates(m.slot);
   // The first row is never late: the clock starts with the metric.
   const deadline = rows.length > 1 ? performance.now() + EVALUATION_LIMITS.maxMillisecondsPerObject : 0;
+  // The identity labels and the leading whole-object ones are the same for every row: when
+  // this metric is alone in its family, its series differ only in what follows them.
+  const lead = direct ? scope.head + scope.prefix(direct.prefix) : "";
+  const open = direct ? direct.open + lead : "";
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (r > 0 && performance.now() > deadline) {
@@ -533,13 +639,11 @@ function renderRows(
         `took longer than ${EVALUATION_LIMITS.maxMillisecondsPerObject} ms for one object; its series for this object are dropped`,
       );
     }
-    let env: Map<string, unknown> | undefined;
-    const lazyEnv = (): Map<string, unknown> => (env ??= evaluateParams(scope, m, row));
+    rs.row = row;
+    rs.env = undefined;
+    rs.keyOf = -1;
 
     if (direct) {
-      // The identity labels and the leading whole-object ones are the same for every row: when
-      // this metric is alone in its family, its series differ only in what follows them.
-      const lead = scope.head + scope.prefix(direct.prefix);
       let rest = "";
       for (const step of direct.rest) {
         if (step.kind === "const") {
@@ -551,23 +655,23 @@ function renderRows(
           if (text !== undefined) rest += `${step.open}${escapeLabelValue(text)}"`;
         }
       }
-      if (metric.states) {
+      if (m.states) {
         const states = direct.states!;
-        metric.states.values.forEach((state, i) => {
-          const v = evaluateValue(scope, m, state.value, row, lazyEnv);
+        for (let i = 0; i < m.states.length; i++) {
+          const v = evaluateValue(scope, m, m.states[i]!, rs);
           if (!v.ok) {
-            fail(v.kind ?? "conversion", v.reason);
-            return;
+            emitter.fail(v.kind ?? "conversion", v.reason);
+            continue;
           }
           const tail = rest + states[i]!;
           if (emitter.admit(direct.alone ? tail : `{${lead}${tail}}`))
-            emitter.text += `${direct.open}${lead}${tail}} ${formatValue(v.value)}\n`;
-        });
-      } else if (metric.value) {
-        const v = evaluateValue(scope, m, metric.value, row, lazyEnv);
-        if (!v.ok) fail(v.kind ?? "conversion", v.reason);
+            emitter.text += `${open}${tail}} ${formatValue(v.value)}\n`;
+        }
+      } else if (m.value) {
+        const v = evaluateValue(scope, m, m.value, rs);
+        if (!v.ok) emitter.fail(v.kind ?? "conversion", v.reason);
         else if (emitter.admit(direct.alone ? rest : `{${lead}${rest}}`))
-          emitter.text += `${direct.open}${lead}${rest}} ${formatValue(v.value)}\n`;
+          emitter.text += `${open}${rest}} ${formatValue(v.value)}\n`;
       }
       continue;
     }
@@ -583,11 +687,12 @@ function renderRows(
       const text = formatResults(scope.read(m, label.path, row));
       if (text !== undefined) setLabel(base, label.key, text);
     }
-    if (metric.states) {
-      for (const state of metric.states.values) {
-        const v = evaluateValue(scope, m, state.value, row, lazyEnv);
+    if (metric.states && m.states) {
+      for (let i = 0; i < m.states.length; i++) {
+        const state = metric.states.values[i]!;
+        const v = evaluateValue(scope, m, m.states[i]!, rs);
         if (!v.ok) {
-          fail(v.kind ?? "conversion", v.reason);
+          emitter.fail(v.kind ?? "conversion", v.reason);
           continue;
         }
         const pairs: Pairs = base.map(([k, val]) => [k, val]);
@@ -595,9 +700,9 @@ function renderRows(
         const labels = renderLabels(pairs);
         if (emitter.admit(labels)) emitter.text += seriesLine(metric.family, labels, v.value);
       }
-    } else if (metric.value) {
-      const v = evaluateValue(scope, m, metric.value, row, lazyEnv);
-      if (!v.ok) fail(v.kind ?? "conversion", v.reason);
+    } else if (m.value) {
+      const v = evaluateValue(scope, m, m.value, rs);
+      if (!v.ok) emitter.fail(v.kind ?? "conversion", v.reason);
       else {
         const labels = renderLabels(base);
         if (emitter.admit(labels)) emitter.text += seriesLine(metric.family, labels, v.value);
