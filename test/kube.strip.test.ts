@@ -190,6 +190,19 @@ describe("stripMembers examples", () => {
       const out = stripMembers(bytes, WATCH_OBJECT_METADATA, UNREAD_METADATA);
       expect(out).toBe(bytes.toString("utf8").replace(',"managedFields":[{"f:x":{}}]', ""));
     }
+    // Right against a cut (in a literal JSON.parse rejects, but the decoding must not change).
+    const open = '{"type":"A","object":{"metadata":{';
+    for (const odd of [[0xff], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98]]) {
+      const o = Buffer.from(odd);
+      const before = Buffer.concat([Buffer.from(`${open}"a":1`), o, Buffer.from(',"managedFields":[]}}}')]);
+      expect(stripMembers(before, WATCH_OBJECT_METADATA, UNREAD_METADATA)).toBe(
+        Buffer.concat([Buffer.from(`${open}"a":1`), o, Buffer.from("}}}")]).toString("utf8"),
+      );
+      const after = Buffer.concat([Buffer.from(`${open}"managedFields":[],"a":1`), o, Buffer.from("}}}")]);
+      expect(stripMembers(after, WATCH_OBJECT_METADATA, UNREAD_METADATA)).toBe(
+        Buffer.concat([Buffer.from(`${open}"a":1`), o, Buffer.from("}}}")]).toString("utf8"),
+      );
+    }
   });
 
   it("returns text it cannot follow unchanged", () => {
@@ -201,6 +214,54 @@ describe("stripMembers examples", () => {
     ]) {
       expect(watch(text)).toBe(text);
     }
+  });
+
+  it("removes a key spelled with escapes only when the text also names the member unescaped", () => {
+    // The plain spelling is what a search for the name finds: without one, the text is left alone.
+    const alone = '{"type":"A","object":{"metadata":{"managed\\u0046ields":[1],"name":"x"}}}';
+    expect(watch(alone)).toBe(alone);
+    const named = '{"type":"A","object":{"metadata":{"managed\\u0046ields":[1],"name":"managedFields"}}}';
+    expect(watch(named)).toBe('{"type":"A","object":{"metadata":{"name":"managedFields"}}}');
+    // Lists are searched before they are scanned; the outcome is the same.
+    const list = (text: string): string =>
+      stripMembers(Buffer.from(text), LIST_ITEMS_METADATA, UNREAD_METADATA);
+    const items = '{"items":[{"metadata":{"managed\\u0046ields":1,"a":2}}]}';
+    expect(list(items)).toBe(items);
+    expect(list('{"items":[{"metadata":{"managed\\u0046ields":1,"a":"managedFields"}}]}')).toBe(
+      '{"items":[{"metadata":{"a":"managedFields"}}]}',
+    );
+  });
+
+  it("returns the text unchanged when a key it has to read does not decode", () => {
+    for (const text of [
+      '{"type":"A","object":{"metadata":{"\\q":1,"managedFields":[]}}}',
+      '{"\\q":1,"object":{"metadata":{"managedFields":[]}}}',
+      '{"type":"A","object":{"metadata":{"managedFields":[],"\\u12":1}}}',
+    ]) {
+      expect(watch(text)).toBe(text);
+    }
+    // A key inside a skipped value is not read.
+    expect(watch('{"object":{"spec":{"\\q":1},"metadata":{"managedFields":[],"a":1}}}')).toBe(
+      '{"object":{"spec":{"\\q":1},"metadata":{"a":1}}}',
+    );
+  });
+
+  it("matches closers to openers in a removed value, however deep", () => {
+    const line = (mf: string): string =>
+      `{"type":"A","object":{"metadata":{"managedFields":${mf},"name":"x"}}}`;
+    const removed = '{"type":"A","object":{"metadata":{"name":"x"}}}';
+    for (const depth of [1, 29, 30, 31, 45]) {
+      const opens = Array.from({ length: depth }, (_, i) => (i % 3 === 0 ? "[" : '{"k":'));
+      const closes = opens.map((o) => (o === "[" ? "]" : "}")).reverse();
+      expect(watch(line(opens.join("") + "1" + closes.join("")))).toBe(removed);
+      // Depths past 30 are remembered differently: a wrong closer on either side must be seen.
+      for (const at of new Set([0, depth - 1, Math.max(0, depth - 31), depth >> 1])) {
+        const bad = closes.map((c, i) => (i === at ? (c === "]" ? "}" : "]") : c));
+        const text = line(opens.join("") + "1" + bad.join(""));
+        expect(watch(text)).toBe(text);
+      }
+    }
+    for (const mf of ["[1}", '{"a":1]', '{"a":[1}]', "[{]}"]) expect(watch(line(mf))).toBe(line(mf));
   });
 
   it("stops after the one object of a watch event; JSON.parse's last-duplicate-wins still holds", () => {
