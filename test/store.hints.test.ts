@@ -163,3 +163,23 @@ describe("a store finding objects where their last update put them", () => {
     );
   });
 });
+
+describe("hints after the initial list", () => {
+  it("stay valid through the splits a list in key order causes, so no update searches the family", () => {
+    const store = new MetricStore();
+    store.setFamilies(ALL);
+    const model: Model = { declared: new Set(ALL.map((f) => f.name)), objects: new Map() };
+    // A list arrives in key order (namespace, then name); background freezing splits the blocks
+    // as they grow.
+    const listed = Array.from({ length: 5000 }, (_, o) => o).sort((x, y) => (key(x) < key(y) ? -1 : 1));
+    listed.forEach((o, n) => {
+      put(store, model, o, 0, false, false);
+      if (n % 700 === 699) store.compact(Infinity);
+    });
+    store.compact(Infinity);
+    expect(store.stats().blocks).toBeGreaterThan(2 * Math.ceil(listed.length / 512));
+    for (const o of listed) put(store, model, o, 1, false, false);
+    expect(store.stats().hintMisses).toBe(0);
+    expect(store.render("text")).toBe(expected(model));
+  });
+});

@@ -342,6 +342,8 @@ export class MetricStore {
 
   /** Blocks compressed so far (stats: unchanged blocks are never compressed again). */
   private compressions = 0;
+  /** Updates whose recorded place (Held.hints) was stale, so the key was searched for (stats). */
+  private hintMisses = 0;
 
   private compress(bytes: Bytes): GzipPiece {
     this.compressions++;
@@ -485,6 +487,7 @@ export class MetricStore {
       }
     }
     if (block === undefined) {
+      if (hints !== undefined && hints[2 * slot] !== undefined) this.hintMisses++;
       block = this.blockFor(family, key);
       i = lowerBound(block.keys, key);
     }
@@ -677,7 +680,7 @@ export class MetricStore {
     }
     let objects = 0;
     for (const r of this.resources.values()) objects += r.objects.size;
-    return { ...out, objects, compressions: this.compressions };
+    return { ...out, objects, compressions: this.compressions, hintMisses: this.hintMisses };
   }
 
   private ordered(): Family[] {
@@ -738,6 +741,35 @@ export class MetricStore {
     }
   }
 
+  /**
+   * Point the hints of the keys that `split` moved from `left` into `right` at their new place.
+   * The initial list fills blocks in key order and splits each one as it grows, so without this
+   * almost every object's first update would find its hint stale. Costs two Map lookups per
+   * moved key, once per split.
+   */
+  private rehint(left: Block, right: Block): void {
+    const keys = right.keys;
+    let resourceId = "";
+    let res: Resource | undefined;
+    for (let j = 0; j < keys.length; j++) {
+      const key = keys[j]!;
+      const sep = key.lastIndexOf("\u0000");
+      const rid = key.slice(sep + 1);
+      if (rid !== resourceId) {
+        resourceId = rid;
+        res = this.resources.get(rid);
+      }
+      const hints = res?.objects.get(key.slice(0, sep))?.hints;
+      if (!hints) continue;
+      for (let h = 0; h < hints.length; h += 2) {
+        if (hints[h] === left) {
+          hints[h] = right;
+          hints[h + 1] = j;
+        }
+      }
+    }
+  }
+
   private reshapeFamily(family: Family): void {
     const out: Block[] = [];
     for (const block of family.blocks) {
@@ -753,6 +785,7 @@ export class MetricStore {
           this.warmed(b, family);
           this.warm.delete(b);
           const right = split(b);
+          this.rehint(b, right);
           this.dirty.set(b, family);
           this.dirty.set(right, family);
           pending.unshift(b, right);
