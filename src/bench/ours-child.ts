@@ -99,6 +99,13 @@ serveCommands({
     const { profile } = await profiler.post("Profiler.stop");
     profiler.disconnect();
     profiler = undefined;
+    // The first sample after SIGCONT carries the whole pause in its time delta and would charge
+    // it to whatever function was on the stack when the process stopped: count it as idle.
+    const idle = profile.nodes.find((n) => n.callFrame.functionName === "(idle)")?.id;
+    const deltas = profile.timeDeltas ?? [];
+    if (idle !== undefined && profile.samples) {
+      for (let i = 0; i < deltas.length; i++) if (deltas[i]! > 50_000) profile.samples[i] = idle;
+    }
     await writeFile(String(path), JSON.stringify(profile));
     return true;
   },
