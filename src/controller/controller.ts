@@ -614,34 +614,11 @@ export class Controller {
   // ---- telemetry bridges ------------------------------------------------------------------
 
   private makeObserver(): ReflectorObserver {
-    // Every watch event bumps a counter and a gauge; prom-client hashes the label values on each
-    // call, so the labelled children of these two are looked up once per resource and type.
-    const eventCounters = new Map<string, { inc(): void }>();
-    const eventTimes = new Map<string, { set(value: number): void }>();
     return {
       onList: (resource, result) => this.telemetry?.listTotal.inc({ resource, result }),
-      onWatchEvent: (resource, type) => {
-        const telemetry = this.telemetry;
-        if (!telemetry) return;
-        const key = `${resource} ${type}`;
-        let child = eventCounters.get(key);
-        if (!child) {
-          child = telemetry.watchEventsTotal.labels({ resource, type });
-          eventCounters.set(key, child);
-        }
-        child.inc();
-      },
+      onWatchEvent: (resource, type) => this.telemetry?.countWatchEvent(resource, type),
       onWatchRestart: (resource, reason) => this.telemetry?.watchRestartsTotal.inc({ resource, reason }),
-      onEventTimestamp: (resource, seconds) => {
-        const telemetry = this.telemetry;
-        if (!telemetry) return;
-        let child = eventTimes.get(resource);
-        if (!child) {
-          child = telemetry.lastEventTimestamp.labels({ resource });
-          eventTimes.set(resource, child);
-        }
-        child.set(seconds);
-      },
+      onEventTimestamp: (resource, seconds) => this.telemetry?.noteEventTime(resource, seconds),
       onSynced: (resource) => {
         this.telemetry?.resourcesSynced.set({ resource }, 1);
         this.log.info({ resource }, "initial list complete");
