@@ -6,8 +6,8 @@ import { MetricStore } from "../src/store/store.js";
  * An update first tries the block and index where the object's previous update put each of its
  * fragments. That place goes stale in every way a store changes: objects inserted or removed
  * before it, its block split in two, its family dropped and declared again (new blocks, while the
- * old ones still hold the key), the object's families given in another order. Whatever happened,
- * each object must end up in exactly one place per family, in order.
+ * old ones still hold the key), the object's families given in another order or left out.
+ * Whatever happened, each object must end up in exactly one place per family, in order.
  */
 
 const ALL = [
@@ -16,7 +16,7 @@ const ALL = [
 ];
 
 type Op =
-  | { kind: "put"; obj: number; value: number; swap: boolean; onlyA: boolean }
+  | { kind: "put"; obj: number; value: number; swap: boolean; onlyA: boolean; unnamed: boolean }
   | { kind: "bulk"; from: number; count: number; value: number }
   | { kind: "delete"; obj: number }
   | { kind: "compact" }
@@ -37,6 +37,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       value: fc.nat(9),
       swap: fc.boolean(),
       onlyA: fc.boolean(),
+      unnamed: fc.boolean(),
     }),
   },
   {
@@ -79,11 +80,14 @@ function put(
   value: number,
   swap: boolean,
   onlyA: boolean,
+  /** With onlyA: b_family left out of the list of families instead of given no fragment. */
+  unnamed = false,
 ): void {
   const a = line("a_family", obj, value);
   const b = onlyA ? undefined : line("b_family", obj, value);
-  const families = swap ? ["b_family", "a_family"] : ["a_family", "b_family"];
-  const fragments = swap ? [b, a] : [a, b];
+  const families =
+    onlyA && unnamed ? ["a_family"] : swap ? ["b_family", "a_family"] : ["a_family", "b_family"];
+  const fragments = onlyA && unnamed ? [a] : swap ? [b, a] : [a, b];
   store.upsert("r", ref(obj), families, fragments);
   const held = new Map<string, string>();
   if (model.declared.has("a_family")) held.set("a_family", a);
@@ -115,7 +119,7 @@ describe("a store finding objects where their last update put them", () => {
         for (const o of ops) {
           switch (o.kind) {
             case "put":
-              put(store, model, o.obj, o.value, o.swap, o.onlyA);
+              put(store, model, o.obj, o.value, o.swap, o.onlyA, o.unnamed);
               break;
             case "bulk":
               for (let i = 0; i < o.count; i++) {
@@ -152,10 +156,10 @@ describe("a store finding objects where their last update put them", () => {
           // hold the key.
           [
             [
-              { kind: "put", obj: 1, value: 1, swap: false, onlyA: false },
+              { kind: "put", obj: 1, value: 1, swap: false, onlyA: false, unnamed: false },
               { kind: "drop-b" },
               { kind: "declare-b" },
-              { kind: "put", obj: 1, value: 2, swap: false, onlyA: false },
+              { kind: "put", obj: 1, value: 2, swap: false, onlyA: false, unnamed: false },
             ],
           ],
         ],

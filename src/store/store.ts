@@ -73,15 +73,20 @@ interface Family {
 interface Held {
   /** The one key string of this object, shared by all its families' blocks. */
   readonly key: string;
-  families: string[];
   generation: number;
   /**
-   * Where the object's fragments were last put, per position in the families of its last upsert:
-   * [block, index, block, index, …]. Finding a key costs two binary searches of string
-   * comparisons (blocks, then keys), about a third of an update's store time; an update usually
-   * lands where the previous one did, and the hint is checked before it is trusted.
+   * The families of its last upsert: the target plan's list, one array shared by every object
+   * of the target, so an object costs no list of its own.
    */
-  readonly hints: (Block | number | undefined)[];
+  slots: readonly string[];
+  /**
+   * Per slot i: hints[2i] is the block its fragment was last put in, undefined when it has no
+   * series in that family; hints[2i + 1] the index there. Finding a key costs two binary
+   * searches of string comparisons (blocks, then keys), about a third of an update's store
+   * time; an update usually lands where the previous one did, and the hint is checked before it
+   * is trusted.
+   */
+  hints: (Block | number | undefined)[];
 }
 
 interface Resource {
@@ -562,43 +567,47 @@ export class MetricStore {
     const id = idKey(ref);
     let held = res.objects.get(id);
     const key = held?.key ?? `${id}\u0000${resourceId}`;
-    const hints = held?.hints ?? [];
-    // The families the object now has series in. Usually the same as before: then the held list
-    // is kept (`now` stays undefined) rather than built again on every update.
-    const prev = held?.families;
-    let now: string[] | undefined = prev ? undefined : [];
-    let same = 0;
+    if (held && held.slots !== families) this.reslot(held, families);
+    const hints = held?.hints ?? new Array<Block | number | undefined>(2 * families.length).fill(undefined);
     for (let i = 0; i < families.length; i++) {
       const fragment = fragments[i];
       const family = this.families.get(families[i]!);
-      if (!family) continue;
+      // Nothing to remove where it had no series (or the family is not declared).
+      if (!family || (fragment === undefined && hints[2 * i] === undefined)) {
+        hints[2 * i] = undefined;
+        continue;
+      }
       this.setFragment(family, key, fragment, hints, i);
-      if (fragment === undefined) continue;
-      if (now === undefined) {
-        if (prev![same] === family.name) {
-          same++;
-          continue;
-        }
-        now = prev!.slice(0, same);
-      }
-      now.push(family.name);
+      if (fragment === undefined) hints[2 * i] = undefined;
     }
-    if (now === undefined && same !== prev!.length) now = prev!.slice(0, same);
     if (held) {
-      if (now !== undefined) {
-        for (const name of held.families) {
-          if (!now.includes(name)) {
-            const family = this.families.get(name);
-            if (family) this.setFragment(family, key, undefined);
-          }
-        }
-        held.families = now;
-      }
       held.generation = res.generation;
     } else {
-      held = { key, families: now!, generation: res.generation, hints };
+      held = { key, generation: res.generation, slots: families, hints };
       res.objects.set(id, held);
     }
+  }
+
+  /**
+   * The object's families are given as another list than last time (a changed plan, or a caller
+   * building its own): carry its hints over to the new positions, and take its fragments out of
+   * families the new list does not name.
+   */
+  private reslot(held: Held, families: readonly string[]): void {
+    const hints = new Array<Block | number | undefined>(2 * families.length).fill(undefined);
+    held.slots.forEach((name, j) => {
+      if (held.hints[2 * j] === undefined) return;
+      const k = families.indexOf(name);
+      if (k >= 0) {
+        hints[2 * k] = held.hints[2 * j];
+        hints[2 * k + 1] = held.hints[2 * j + 1];
+        return;
+      }
+      const family = this.families.get(name);
+      if (family) this.setFragment(family, held.key, undefined, held.hints, j);
+    });
+    held.slots = families;
+    held.hints = hints;
   }
 
   delete(resourceId: string, ref: ObjectRef): void {
@@ -607,10 +616,11 @@ export class MetricStore {
     const id = idKey(ref);
     const held = res.objects.get(id);
     if (!held) return;
-    for (const name of held.families) {
+    held.slots.forEach((name, i) => {
+      if (held.hints[2 * i] === undefined) return;
       const family = this.families.get(name);
-      if (family) this.setFragment(family, held.key, undefined);
-    }
+      if (family) this.setFragment(family, held.key, undefined, held.hints, i);
+    });
     res.objects.delete(id);
   }
 
