@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { join } from "node:path";
 import {
   ACCEPT_OPENMETRICS,
   converges,
   eventually,
   expectedExposition,
   get,
-  ROOT,
   scrape,
   startLive,
+  SYNTHETIC_SEEDS,
   type Live,
 } from "./support/live.js";
 
@@ -28,10 +27,7 @@ beforeAll(async () => {
   live = await startLive({
     sim: {
       synthetic: 3_000,
-      seedPaths: [
-        join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml"),
-        join(ROOT, "metricsconfigurations", "kubestash"),
-      ],
+      seedPaths: SYNTHETIC_SEEDS,
     },
     exporter: { storeCompression: true, tuning: { pageSize: 500 } },
   });

@@ -15,6 +15,7 @@ import {
   sample,
   scrape,
   startLive,
+  MC_CRD,
   telemetry,
   type Live,
 } from "./support/live.js";
@@ -23,8 +24,6 @@ import {
  * CRDs coming and going under a running exporter, the MetricsConfiguration CRD absent or without
  * a status subresource, and readiness that never turns green before the output is complete.
  */
-
-const MC_CRD = join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml");
 
 function mcCrd(statusSubresource = true): KubeObject {
   const crd = parse(readFileSync(MC_CRD, "utf8")) as KubeObject;

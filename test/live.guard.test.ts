@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { join } from "node:path";
 import { KindPolicy } from "../src/controller/kinds.js";
 import type { JsonObject, KubeObject } from "../src/sim/index.js";
 import {
@@ -7,10 +6,10 @@ import {
   MC_API,
   MC_KIND,
   readyz,
-  ROOT,
   sample,
   scrape,
   startLive,
+  MC_CRD,
   telemetry,
   type Live,
 } from "./support/live.js";
@@ -21,7 +20,6 @@ import {
  * in the configuration's status and in self-metrics. Logs never carry object contents.
  */
 
-const MC_CRD = join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml");
 /** A value that must never reach a log line (or /metrics, when it is a Secret's). */
 const MARKER = "s3cr3t-Marker-7f1d";
 

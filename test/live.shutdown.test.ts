@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { request, type IncomingMessage } from "node:http";
-import { join } from "node:path";
 import {
   converges,
   eventually,
   expectedExposition,
   get,
-  ROOT,
   startLive,
+  SYNTHETIC_SEEDS,
   type Live,
 } from "./support/live.js";
 
@@ -23,10 +22,7 @@ beforeAll(async () => {
   live = await startLive({
     sim: {
       synthetic: 3_000,
-      seedPaths: [
-        join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml"),
-        join(ROOT, "metricsconfigurations", "kubestash"),
-      ],
+      seedPaths: SYNTHETIC_SEEDS,
     },
     exporter: { shutdownGraceMs: 20_000, tuning: { pageSize: 500 } },
   });

@@ -19,9 +19,18 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const MC_API = "metrics.appscode.com/v1alpha1";
 export const MC_KIND = "MetricsConfiguration";
 
+/** The MetricsConfiguration CRD the project ships. */
+export const MC_CRD = join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml");
+
+/**
+ * Seeds beside a synthetic estate (whose KubeStash CRDs and objects the simulator generates):
+ * our CRD and the KubeStash configurations.
+ */
+export const SYNTHETIC_SEEDS = [MC_CRD, join(ROOT, "metricsconfigurations", "kubestash")];
+
 /** Seeds of the demo: our CRDs, the KubeStash configurations and the KubeStash examples. */
 export const KUBESTASH_SEEDS = [
-  join(ROOT, "deploy", "crds", "metricsconfigurations.metrics.appscode.com.yaml"),
+  MC_CRD,
   join(ROOT, "deploy", "crds", "kubestash"),
   join(ROOT, "metricsconfigurations", "kubestash"),
   join(ROOT, "examples", "kubestash"),
