@@ -522,6 +522,7 @@ export function compileConfiguration(doc: unknown, source: ConfigSource = {}): C
     metrics: [],
     diagnostics: r.diagnostics,
     declaredMetrics: 0,
+    document: doc,
   });
 
   if (!isObj(doc)) {
@@ -572,5 +573,6 @@ export function compileConfiguration(doc: unknown, source: ConfigSource = {}): C
     metrics,
     diagnostics: r.diagnostics,
     declaredMetrics: metricsRaw.length,
+    document: doc,
   };
 }

@@ -147,6 +147,7 @@ export class TargetGuard {
     ref: ObjectRef,
     fragments: readonly (string | undefined)[],
     counts?: readonly number[],
+    encoded = false,
   ): void {
     const key = idKey(ref);
     const seriesOf = (o: Owned): number => {
@@ -172,9 +173,9 @@ export class TargetGuard {
           o.relistTotal += n;
         }
       }
-      this.store.upsert(resourceId, ref, this.plan.families, out ?? fragments);
+      this.store.upsert(resourceId, ref, this.plan.families, out ?? fragments, encoded);
     } else {
-      this.store.upsert(resourceId, ref, this.plan.families, fragments);
+      this.store.upsert(resourceId, ref, this.plan.families, fragments, encoded);
       for (const o of this.owned) {
         if (this.served(o) <= limit) {
           if (o.withheld.delete(key)) o.global.delete(key);
@@ -183,7 +184,7 @@ export class TargetGuard {
         this.withhold(o, key, seriesOf(o), false);
         drop(o);
       }
-      if (out) this.store.upsert(resourceId, ref, this.plan.families, out);
+      if (out) this.store.upsert(resourceId, ref, this.plan.families, out, encoded);
     }
     if (this.parent.limits.global !== Infinity && this.parent.globalServed() > this.parent.limits.global) {
       for (const o of this.owned) {
