@@ -52,6 +52,10 @@ async function burst(args: unknown): Promise<{ sent: number; ms: number }> {
 
 serveCommands({
   burst,
+  cpu: () => {
+    const cpu = process.cpuUsage();
+    return cpu.user + cpu.system;
+  },
   close: async () => {
     await server.close();
     return true;
