@@ -20,8 +20,6 @@ export interface OursArgs {
   markerTag: string;
   /** `--store-compression on`. */
   storeCompression?: boolean;
-  /** `--decode-threads`. */
-  decodeThreads?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as OursArgs;
@@ -39,7 +37,6 @@ const exporter = await startExporter({
   // default --max-series-per-configuration; an operator of such an estate raises it too.
   limits: { perConfiguration: Number.MAX_SAFE_INTEGER },
   storeCompression: args.storeCompression === true,
-  decodeThreads: args.decodeThreads ?? 0,
   ...(args.shard ? { shard: args.shard } : {}),
 });
 
@@ -51,8 +48,8 @@ let firstApplied = 0;
 let lastApplied = 0;
 const store = exporter.store;
 const upsert = store.upsert.bind(store);
-store.upsert = (resourceId, ref, families, fragments, encoded) => {
-  upsert(resourceId, ref, families, fragments, encoded);
+store.upsert = (resourceId, ref, families, fragments) => {
+  upsert(resourceId, ref, families, fragments);
   for (const f of fragments) {
     if (f === undefined) continue;
     const at = f.indexOf(marker);
@@ -95,7 +92,6 @@ serveCommands({
     profiler.connect();
     await profiler.post("Profiler.enable");
     await profiler.post("Profiler.start");
-    await exporter.decodePool?.profile(true);
     return true;
   },
   profileStop: async (path) => {
@@ -111,26 +107,14 @@ serveCommands({
       for (let i = 0; i < deltas.length; i++) if (deltas[i]! > 50_000) profile.samples[i] = idle;
     }
     await writeFile(String(path), JSON.stringify(profile));
-    const threads = (await exporter.decodePool?.profile(false)) ?? [];
-    await Promise.all(
-      threads.map((p, i) =>
-        writeFile(
-          String(path).replace(/(\.cpuprofile)?$/, `.decode-${String(i)}.cpuprofile`),
-          JSON.stringify(p),
-        ),
-      ),
-    );
     return true;
   },
   cpu: () => {
     const cpu = process.cpuUsage();
     return cpu.user + cpu.system;
   },
-  /** Time each thread spent busy (ms, cumulative): which one limits the update rate. */
-  busy: () => ({
-    main: performance.eventLoopUtilization().active,
-    decode: exporter.decodePool?.eventLoopUtilization().map((u) => u.active) ?? [],
-  }),
+  /** Time the event loop spent busy (ms, cumulative): whether ours limits the update rate. */
+  busy: () => performance.eventLoopUtilization().active,
   markers: () => {
     const cpu = process.cpuUsage();
     const out = { latencies: latencies.slice(), firstApplied, lastApplied, cpuMicros: cpu.user + cpu.system };

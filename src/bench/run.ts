@@ -6,8 +6,7 @@
  */
 import { fork } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
-import { parseDecodeThreads, resolveDecodeThreads } from "../cli/options.js";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,7 +26,6 @@ const { values: opts } = parseArgs({
     shards: { type: "string", default: "2,4" },
     baselines: { type: "string", default: "floor,prom-client,naive" },
     "store-compression": { type: "string", default: "off" },
-    "decode-threads": { type: "string", default: "auto" },
     "idle-seconds": { type: "string", default: "15" },
     "profile-updates": { type: "string" },
     configs: { type: "string", default: join(root, "metricsconfigurations/kubestash") },
@@ -38,8 +36,7 @@ if (opts.help) {
   process.stdout.write(
     "npm run bench -- --objects N [--json FILE] [--reps R] [--updates K] [--shards 2,4|none]\n" +
       "                 [--baselines floor,prom-client,naive] [--store-compression on|off]\n" +
-      "                 [--idle-seconds S] [--profile-updates FILE.cpuprofile]\n" +
-      "                 [--decode-threads auto|N]\n",
+      "                 [--idle-seconds S] [--profile-updates FILE.cpuprofile]\n",
   );
   process.exit(0);
 }
@@ -57,11 +54,6 @@ const SHARDS =
         .filter((n) => n > 1);
 const BASELINES = new Set(opts.baselines.split(","));
 const STORE_COMPRESSION = opts["store-compression"] === "on";
-/** As `serve --decode-threads`: auto is what a default install runs on this machine. */
-const DECODE_THREADS = resolveDecodeThreads(
-  parseDecodeThreads(opts["decode-threads"]),
-  availableParallelism(),
-);
 /** After the scrapes, ours is left idle this long and measured again (what a quiet exporter holds). */
 const IDLE_SECONDS = Number(opts["idle-seconds"]);
 const MARKER = "bm";
@@ -164,7 +156,6 @@ async function main(): Promise<void> {
     configs: [opts.configs],
     markerTag: MARKER,
     storeCompression: STORE_COMPRESSION,
-    decodeThreads: DECODE_THREADS,
   };
   const ours = spawnChild("ours-child.js", [JSON.stringify(oursArgs)], OURS_NODE_FLAGS);
   children.push(ours);
@@ -256,11 +247,10 @@ async function main(): Promise<void> {
     }
     const resumed = Date.now();
     const cpuAtResume = await ours.call<number>("cpu");
-    type Busy = { main: number; decode: number[] };
-    const busyAtResume = await ours.call<Busy>("busy");
+    const busyAtResume = await ours.call<number>("busy");
     const simCpuAtResume = await sim.call<number>("cpu");
     const thr = await collect(b.sent);
-    const busyAfter = await ours.call<Busy>("busy");
+    const busyAfter = await ours.call<number>("busy");
     const simCpuAfter = await sim.call<number>("cpu");
     const drainMs = Math.max(1, thr.lastApplied - resumed);
     const share = (after: number, before: number): number => Math.min(1, (after - before) / drainMs);
@@ -288,9 +278,8 @@ async function main(): Promise<void> {
       // What one core of the exporter's CPU time buys (read, parse, render, store), independent
       // of how fast the API server sends on a shared machine.
       objectsPerCpuSecond: (thr.all.length * 1e6) / Math.max(1, thr.cpuAtLast - cpuAtResume),
-      // Share of the drain each thread was busy: the one near 100% limits the rate.
-      busyMain: share(busyAfter.main, busyAtResume.main),
-      busyDecode: busyAfter.decode.map((a, i) => share(a, busyAtResume.decode[i] ?? 0)),
+      // Share of the drain ours' event loop was busy: near 100%, ours limits the rate.
+      busy: share(busyAfter, busyAtResume),
       // The API server shares the machine: its CPU per event while it feeds the drain.
       simCpuMicrosPerEvent: (simCpuAfter - simCpuAtResume) / Math.max(1, thr.all.length),
     };
@@ -314,7 +303,6 @@ async function main(): Promise<void> {
       peakRssFourConcurrent: conc.peakRss,
       rssBeforeConcurrent: before.rss,
       storeCompression: STORE_COMPRESSION,
-      decodeThreads: DECODE_THREADS,
       idleSeconds: IDLE_SECONDS,
       memoryIdle: idle,
       concurrentWallMs: concurrentWall,
@@ -432,7 +420,6 @@ function report(): Record<string, unknown> {
   const series = ours?.series ?? 0;
   const ex = ours?.extra ?? {};
   const upd = (ex.updates ?? {}) as Record<string, number>;
-  const busyDecode = (ex.updates as { busyDecode?: number[] } | undefined)?.busyDecode ?? [];
   const rows: [string, string, string, string, string][] = [["", "ours", "floor", "prom-client", "naive"]];
   const cell = (r: Result | undefined, f: (r: Result) => string): string => (r ? f(r) : "—");
   rows.push([
@@ -501,13 +488,12 @@ function report(): Record<string, unknown> {
     upd.sent === undefined || upd.sent === 0
       ? "ours: updates not measured (--updates 0)"
       : `ours: updates ${Math.round(upd.objectsPerSecond ?? NaN)} objects/s (${Math.round(upd.objectsPerCpuSecond ?? NaN)} per CPU-second), event→visible p50 ${fmtMs(upd.latencyP50Ms ?? NaN)} p99 ${fmtMs(upd.latencyP99Ms ?? NaN)} (${upd.applied ?? 0}/${upd.sent} drained after a pause; latency at the API server's pace of ${Math.round(upd.pacedSimRate ?? NaN)}/s; ${upd.visibleInScrape ?? 0} markers seen in /metrics); at a steady ${upd.steadyRate ?? NaN}/s: p50 ${fmtMs(upd.steadyP50Ms ?? NaN)} p99 ${fmtMs(upd.steadyP99Ms ?? NaN)}`,
-    upd.sent === undefined || upd.sent === 0
-      ? ""
-      : `ours: during the drain the main thread was busy ${fmtPercent(upd.busyMain)}` +
-        (busyDecode.length > 0
-          ? `, decode threads ${busyDecode.map(fmtPercent).join(" / ")}`
-          : " (no decode threads)") +
-        `; the API server used ${Math.round(upd.simCpuMicrosPerEvent ?? NaN)} µs of CPU per event`,
+    ...(upd.sent === undefined || upd.sent === 0
+      ? []
+      : [
+          `ours: its event loop was busy ${fmtPercent(upd.busy)} of the drain; the API server used ` +
+            `${Math.round(upd.simCpuMicrosPerEvent ?? NaN)} µs of CPU per event`,
+        ]),
   ];
   for (const s of (ex.shards ?? []) as { total: number; rss: number[]; series: number[] }[]) {
     out.push(`shards n=${s.total}: RSS ${s.rss.map(fmtBytes).join(" / ")}; series ${s.series.join(" + ")}`);

@@ -24,24 +24,6 @@ export function parseNonNegativeInt(value: string): number {
   return n;
 }
 
-/** `--decode-threads`: a count, or `auto` (resolved by resolveDecodeThreads). */
-export function parseDecodeThreads(value: string): number | "auto" {
-  if (value === "auto") return "auto";
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new Error(`expected auto or 0..64, got "${value}"`);
-  return n;
-}
-
-/**
- * `auto`: decode threads only with four or more cores, leaving two for the exporter's own thread
- * and V8's helpers. With fewer, threads add hand-off costs and compete for the same cores: on
- * two cores they measured no faster than none (docs/performance.md, "Decode threads").
- */
-export function resolveDecodeThreads(value: number | "auto" | undefined, cores: number): number {
-  if (typeof value === "number") return value;
-  return cores >= 4 ? Math.min(3, cores - 2) : 0;
-}
-
 /** Variadic path options also accept comma-separated lists (handy in CSM_CONFIG). */
 export function collectPaths(value: string, previous: string[] | undefined): string[] {
   const parts = value

@@ -522,7 +522,6 @@ export function compileConfiguration(doc: unknown, source: ConfigSource = {}): C
     metrics: [],
     diagnostics: r.diagnostics,
     declaredMetrics: 0,
-    document: doc,
   });
 
   if (!isObj(doc)) {
@@ -573,6 +572,5 @@ export function compileConfiguration(doc: unknown, source: ConfigSource = {}): C
     metrics,
     diagnostics: r.diagnostics,
     declaredMetrics: metricsRaw.length,
-    document: doc,
   };
 }

@@ -62,9 +62,4 @@ export interface CompiledConfiguration {
   readonly diagnostics: readonly Diagnostic[];
   /** How many metrics were declared, valid or not (for status reporting). */
   readonly declaredMetrics: number;
-  /**
-   * The document as given, so another thread (src/decode/) can compile the same configuration:
-   * compiled paths and expressions are closures, which cannot be sent.
-   */
-  readonly document: unknown;
 }

@@ -20,7 +20,6 @@ import {
 import type { Logger } from "../log/logger.js";
 import type { MetricStore } from "../store/store.js";
 import type { ShardSpec } from "../shard/shard.js";
-import type { DecodePool } from "../decode/pool.js";
 import type { Telemetry } from "../telemetry/metrics.js";
 import {
   conditionsFor,
@@ -66,8 +65,6 @@ export interface ControllerOptions {
   kinds?: KindPolicy;
   /** `--max-series-per-configuration` (default 100,000) and `--max-series` (default none). */
   limits?: Partial<SeriesLimits>;
-  /** Decode and render watch events in these worker threads (`--decode-threads`). */
-  decodePool?: DecodePool;
 }
 
 interface ClusterConfig {
@@ -420,9 +417,6 @@ export class Controller {
         ...(this.options.namespaces ? { namespaces: this.options.namespaces } : {}),
         ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
         ...(this.shard ? { shard: this.shard } : {}),
-        ...(this.options.decodePool
-          ? { decoding: { pool: this.options.decodePool, configurations: configs } }
-          : {}),
         guard: this.guard.forTarget(targetPlan, plan.families, () => {
           this.relistForLimits(key, runner);
         }),

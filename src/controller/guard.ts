@@ -147,7 +147,6 @@ export class TargetGuard {
     ref: ObjectRef,
     fragments: readonly (string | undefined)[],
     counts?: readonly number[],
-    encoded = false,
   ): void {
     const key = idKey(ref);
     const seriesOf = (o: Owned): number => {
@@ -173,9 +172,9 @@ export class TargetGuard {
           o.relistTotal += n;
         }
       }
-      this.store.upsert(resourceId, ref, this.plan.families, out ?? fragments, encoded);
+      this.store.upsert(resourceId, ref, this.plan.families, out ?? fragments);
     } else {
-      this.store.upsert(resourceId, ref, this.plan.families, fragments, encoded);
+      this.store.upsert(resourceId, ref, this.plan.families, fragments);
       for (const o of this.owned) {
         if (this.served(o) <= limit) {
           if (o.withheld.delete(key)) o.global.delete(key);
@@ -184,7 +183,7 @@ export class TargetGuard {
         this.withhold(o, key, seriesOf(o), false);
         drop(o);
       }
-      if (out) this.store.upsert(resourceId, ref, this.plan.families, out, encoded);
+      if (out) this.store.upsert(resourceId, ref, this.plan.families, out);
     }
     if (this.parent.limits.global !== Infinity && this.parent.globalServed() > this.parent.limits.global) {
       for (const o of this.owned) {

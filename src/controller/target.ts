@@ -5,10 +5,6 @@ import { Reflector } from "../kube/index.js";
 import type { MetricStore } from "../store/store.js";
 import { owns, type ShardSpec } from "../shard/shard.js";
 import type { TargetGuard } from "./guard.js";
-import type { CompiledConfiguration } from "../config/compiled.js";
-import type { DecodePool } from "../decode/pool.js";
-import type { RenderedObject } from "../decode/protocol.js";
-import { effectiveShard, planSignature } from "../decode/render-lines.js";
 
 export type ReflectorTuning = Pick<
   ReflectorOptions,
@@ -27,7 +23,6 @@ export class TargetRunner {
   private readonly guard: TargetGuard | undefined;
   /** The shard this runner filters for (undefined: unsharded). */
   readonly shard: ShardSpec | undefined;
-  private readonly releaseDecoder: (() => void) | undefined;
 
   constructor(
     readonly plan: TargetPlan,
@@ -43,68 +38,35 @@ export class TargetRunner {
       shard?: ShardSpec;
       /** Series limits (guard.ts); without it every series is served. */
       guard?: TargetGuard;
-      /**
-       * Render watch events in decode worker threads; `configurations` are all those the plan
-       * was built from (a worker builds the same plan from them).
-       */
-      decoding?: { pool: DecodePool; configurations: readonly CompiledConfiguration[] };
     },
   ) {
     const storeKey = plan.key;
     // Unsharded fleets skip the hash; a pod beyond its StatefulSet's new size still filters
     // (everything out).
-    const shard = effectiveShard(options.shard);
+    const spec = options.shard;
+    const shard = spec && (spec.total > 1 || spec.index >= spec.total) ? spec : undefined;
     this.shard = options.shard;
     const counts: number[] = [];
-    const hooks = options.hooks;
-    const render = (obj: KubeObject, decoded?: unknown): void => {
+    const render = (obj: KubeObject): void => {
       const id = objectIdentity(obj);
       if (!id) return;
-      // Rendered by a decode worker (watch events) or here (list pages, or no workers).
-      const pre = decoded as RenderedObject | undefined;
-      if (pre ? !pre.owned : shard && !owns(shard, obj)) {
+      if (shard && !owns(shard, obj)) {
         // Never rendered; the delete only matters if ownership moved here before a restart.
         store.delete(storeKey, id);
         return;
       }
-      let fragments: readonly (string | undefined)[];
-      let series: readonly number[];
-      if (pre) {
-        fragments = pre.fragments ?? [];
-        series = pre.counts ?? [];
-        for (const [i, reason, message] of pre.errors ?? []) {
-          const planned = plan.metrics[i];
-          if (planned) hooks.onError?.(planned.metric, reason, message);
-        }
-        for (const family of pre.duplicates ?? []) hooks.onDuplicate?.(family);
-      } else {
-        fragments = renderObject(plan, obj, hooks, counts);
-        series = counts;
-      }
-      // A worker's fragments are UTF-8 already (one byte per character).
-      const encoded = pre !== undefined;
-      if (guard) guard.upsert(storeKey, id, fragments, series, encoded);
-      else store.upsert(storeKey, id, plan.families, fragments, encoded);
+      const fragments = renderObject(plan, obj, options.hooks, counts);
+      if (guard) guard.upsert(storeKey, id, fragments, counts);
+      else store.upsert(storeKey, id, plan.families, fragments);
     };
     const guard = options.guard;
     this.guard = guard;
-    const registration = options.decoding?.pool.register({
-      configurations: options.decoding.configurations.map((c) => ({
-        document: c.document,
-        source: c.source,
-      })),
-      target: plan.key,
-      ...(shard ? { shard } : {}),
-      signature: planSignature(plan),
-    });
-    this.releaseDecoder = registration?.release;
     this.makeReflector = () =>
       new Reflector({
         ...options.tuning,
         api: options.api,
         resource,
         observer: options.observer,
-        ...(registration ? { decoder: registration.decoder } : {}),
         ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
         handler: {
           relistStart: () => {
@@ -165,7 +127,6 @@ export class TargetRunner {
   async stop(): Promise<void> {
     this.guard?.close();
     await this.reflector.stop();
-    this.releaseDecoder?.();
   }
 
   objectCount(): number {

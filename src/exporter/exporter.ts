@@ -7,7 +7,6 @@ import { listen, type RunningServer } from "../http/server.js";
 import { createKubeApi, type KubeConnectOptions } from "../kube/index.js";
 import type { Logger } from "../log/logger.js";
 import { MetricStore } from "../store/store.js";
-import { DecodePool, decodeWorkerUrl } from "../decode/pool.js";
 import { Telemetry } from "../telemetry/metrics.js";
 import { UNSHARDED, type ShardSpec } from "../shard/shard.js";
 import { StatefulSetShards } from "../shard/statefulset.js";
@@ -48,14 +47,10 @@ export interface ExporterOptions {
   limits?: Partial<SeriesLimits>;
   /** `--store-compression on`: cold store blocks are kept compressed only (docs/operations.md). */
   storeCompression?: boolean;
-  /** `--decode-threads`: watch events are parsed and rendered in this many worker threads (0: inline). */
-  decodeThreads?: number;
 }
 
 export interface RunningExporter {
   readonly controller: Controller;
-  /** The decode worker threads (`--decode-threads`), when there are any. */
-  readonly decodePool: DecodePool | undefined;
   readonly store: MetricStore;
   readonly telemetry: Telemetry;
   readonly metrics: RunningServer;
@@ -117,21 +112,9 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
     telemetry.totalShards.set(spec.total);
   };
   setShardGauges(options.shard ?? UNSHARDED);
-  const decodePool =
-    options.decodeThreads !== undefined && options.decodeThreads > 0
-      ? new DecodePool({
-          threads: options.decodeThreads,
-          workerUrl: decodeWorkerUrl(),
-          logger: log,
-          onWorkerExit: () => {
-            telemetry.decodeWorkerRestartsTotal.inc();
-          },
-        })
-      : undefined;
   const controller = new Controller({
     api,
     store,
-    ...(decodePool ? { decodePool } : {}),
     logger: log,
     telemetry,
     ...(options.fileConfigurations ? { fileConfigurations: options.fileConfigurations } : {}),
@@ -218,7 +201,6 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
   let shutdownPromise: Promise<void> | undefined;
   return {
     controller,
-    decodePool,
     store,
     telemetry,
     metrics,
@@ -237,7 +219,6 @@ export async function startExporter(options: ExporterOptions): Promise<RunningEx
         const grace = options.shutdownGraceMs ?? 10_000;
         const deadline = Date.now() + grace;
         await Promise.all([controller.stop(), auto?.stop()]);
-        await decodePool?.close();
         // Keep listening while scrapes drain, so /readyz can answer 503 rather than refuse the
         // connection; then stop accepting and close what is left.
         await scrapes.drained(Math.max(0, deadline - Date.now()));

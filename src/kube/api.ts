@@ -24,39 +24,6 @@ export interface WatchOptions {
   allowWatchBookmarks?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Decode the stream's lines elsewhere (worker threads) instead of on the calling thread. */
-  decoder?: WatchDecoder;
-}
-
-/**
- * Decodes watch streams off the calling thread. The client still reads the socket and cuts the
- * bytes at line ends; what a line means (JSON, the object, whatever the owner renders from it)
- * is worked out elsewhere and comes back in stream order.
- */
-export interface WatchDecoder {
-  /** A new stream, or undefined when this decoder cannot take one now (decode inline then). */
-  open(apiVersion: string, kind: string, deliver: (batch: DecodedBatch) => void): DecoderStream | undefined;
-}
-
-/** Events of consecutive lines; `error` (a bad line, a failed decoder) ends the stream after them. */
-export interface DecodedBatch {
-  events: readonly WatchEvent[];
-  error?: string;
-}
-
-export interface DecoderStream {
-  /**
-   * The next bytes of the stream. What is pushed in one synchronous run ends at a line end (a
-   * line may span pushes of one run); the bytes must stay as they are until that run is over,
-   * when the decoder copies them. False: enough is in flight, stop reading until room()
-   * resolves (TCP then slows the server down).
-   */
-  push(bytes: Buffer): boolean;
-  room(): Promise<void>;
-  /** Resolves once everything pushed so far was delivered (or the stream was closed). */
-  drained(): Promise<void>;
-  /** Nothing more is delivered, in flight or not. Idempotent. */
-  close(): void;
 }
 
 export interface WatchCallbacks {

@@ -13,14 +13,13 @@ import { KubeConfig } from "@kubernetes/client-node";
 import {
   errorFromStatus,
   KubeApiError,
-  type DecoderStream,
   type KubeApi,
   type ListOptions,
   type WatchCallbacks,
   type WatchHandle,
   type WatchOptions,
 } from "./api.js";
-import { parseWatchLine } from "./watch-line.js";
+import { stripMembers, UNREAD_METADATA, WATCH_OBJECT_METADATA } from "./strip.js";
 import {
   apiVersionOf,
   collectionPath,
@@ -29,7 +28,7 @@ import {
   type KubeObject,
   type ListPage,
   type ResourceRef,
-  type WatchEvent,
+  type WatchEventType,
 } from "./types.js";
 
 export interface KubeConnectOptions {
@@ -243,12 +242,10 @@ class HttpKubeApi implements KubeApi {
   watch(resource: ResourceRef, options: WatchOptions, callbacks: WatchCallbacks): WatchHandle {
     const controller = new AbortController();
     let finished = false;
-    let stream: DecoderStream | undefined;
     const isFinished = (): boolean => finished;
     const finish = (error?: KubeApiError): void => {
       if (finished) return;
       finished = true;
-      stream?.close();
       controller.abort();
       callbacks.onDone(error);
     };
@@ -277,54 +274,12 @@ class HttpKubeApi implements KubeApi {
       }
       callbacks.onActivity?.();
       const apiVersion = apiVersionOf(resource);
-      const deliver = (event: WatchEvent): KubeApiError | undefined => {
-        if (event.type === "ERROR") return errorFromStatus(event.object, { message: "watch ERROR event" });
-        try {
-          callbacks.onEvent(event);
-        } catch (err) {
-          return new KubeApiError(`watch event handler failed: ${errorMessage(err)}`, {
-            code: "EHANDLER",
-            cause: err,
-          });
-        }
-        return undefined;
-      };
-      const decoded = options.decoder?.open(apiVersion, resource.kind, (batch) => {
-        for (const event of batch.events) {
-          if (isFinished()) return;
-          const error = deliver(event);
-          if (error !== undefined) {
-            finish(error);
-            return;
-          }
-        }
-        if (batch.error !== undefined) finish(new KubeApiError(batch.error));
-      });
-      stream = decoded;
       // Lines can span chunks; keep the tail until its newline arrives. Buffers (not strings)
       // so a multi-byte character split across chunks is decoded whole.
       let pending: Buffer[] = [];
       res.on("data", (chunk: Buffer) => {
         if (finished) return;
         callbacks.onActivity?.();
-        if (decoded !== undefined) {
-          // Up to the last line end; the tail waits for the chunk that ends its line.
-          const last = chunk.lastIndexOf(NEWLINE);
-          if (last < 0) {
-            pending.push(chunk);
-            return;
-          }
-          for (const piece of pending) decoded.push(piece);
-          const more = decoded.push(chunk.subarray(0, last + 1));
-          pending = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
-          if (!more) {
-            res.pause();
-            void decoded.room().then(() => {
-              if (!isFinished()) res.resume();
-            });
-          }
-          return;
-        }
         let start = 0;
         for (let nl = chunk.indexOf(NEWLINE); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
           const piece = chunk.subarray(start, nl);
@@ -332,8 +287,7 @@ class HttpKubeApi implements KubeApi {
           const line = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
           pending = [];
           if (line.length === 0) continue;
-          const parsed = parseWatchLine(line, apiVersion, resource.kind);
-          const error = parsed.error !== undefined ? new KubeApiError(parsed.error) : deliver(parsed.event);
+          const error = deliverLine(line, apiVersion, resource.kind, callbacks);
           if (error !== undefined) {
             finish(error);
             return;
@@ -343,23 +297,19 @@ class HttpKubeApi implements KubeApi {
         }
         if (start < chunk.length) pending.push(chunk.subarray(start));
       });
-      // A clean end still has lines in the decoder: they are applied before the stream counts as
-      // done (otherwise every watch timeout would drop, and re-fetch, its last events).
-      const ended = (): void => {
-        if (decoded === undefined) finish();
-        else
-          void decoded.drained().then(() => {
-            finish();
-          });
-      };
-      res.on("end", ended);
+      res.on("end", () => {
+        finish();
+      });
       res.on("error", (err) => {
         finish(transportError(err));
       });
       res.on("close", () => {
         // A stream torn down mid-body (connection reset, proxy cut) is not a clean end.
-        if (res.complete) ended();
-        else finish(new KubeApiError("watch stream closed before its end", { code: "ECONNRESET" }));
+        finish(
+          res.complete
+            ? undefined
+            : new KubeApiError("watch stream closed before its end", { code: "ECONNRESET" }),
+        );
       });
     };
     run().catch((err: unknown) => {
@@ -368,7 +318,6 @@ class HttpKubeApi implements KubeApi {
     return {
       abort: () => {
         finished = true;
-        stream?.close();
         controller.abort();
       },
     };
@@ -552,6 +501,49 @@ function sameMaterial(a: readonly unknown[], b: readonly unknown[]): boolean {
     if (Buffer.isBuffer(value) && Buffer.isBuffer(other)) return value.equals(other);
     return value === other;
   });
+}
+
+function deliverLine(
+  line: Buffer,
+  apiVersion: string,
+  kind: string,
+  callbacks: WatchCallbacks,
+): KubeApiError | undefined {
+  let parsed: unknown;
+  try {
+    // managedFields never outlive toKubeObject: not parsing them at all is cheaper.
+    parsed = JSON.parse(stripMembers(line, WATCH_OBJECT_METADATA, UNREAD_METADATA));
+  } catch (err) {
+    return new KubeApiError("watch stream carried invalid JSON", { cause: err });
+  }
+  if (!isRecord(parsed) || typeof parsed.type !== "string") {
+    return new KubeApiError("watch stream carried a line that is not a watch event");
+  }
+  const type = parsed.type as WatchEventType;
+  if (type === "ERROR") {
+    return errorFromStatus(parsed.object, { message: "watch ERROR event" });
+  }
+  const object = toKubeObject(parsed.object);
+  if (object === undefined) {
+    // Bookmarks carry only metadata.resourceVersion and no name.
+    const rawObject = parsed.object;
+    if (type === "BOOKMARK" && isRecord(rawObject) && isRecord(rawObject.metadata)) {
+      callbacks.onEvent({ type, object: rawObject as unknown as KubeObject });
+      return undefined;
+    }
+    return new KubeApiError(`watch ${type} event without an object`);
+  }
+  object.apiVersion ??= apiVersion;
+  object.kind ??= kind;
+  try {
+    callbacks.onEvent({ type, object });
+  } catch (err) {
+    return new KubeApiError(`watch event handler failed: ${errorMessage(err)}`, {
+      code: "EHANDLER",
+      cause: err,
+    });
+  }
+  return undefined;
 }
 
 function readBody(res: http.IncomingMessage): Promise<Buffer> {

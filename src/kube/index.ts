@@ -3,18 +3,7 @@
  * types from here does not.
  */
 export { KubeApiError, errorFromStatus } from "./api.js";
-export type {
-  DecodedBatch,
-  DecoderStream,
-  KubeApi,
-  ListOptions,
-  WatchCallbacks,
-  WatchDecoder,
-  WatchHandle,
-  WatchOptions,
-} from "./api.js";
-export { parseWatchLine } from "./watch-line.js";
-export type { ParsedWatchLine } from "./watch-line.js";
+export type { KubeApi, ListOptions, WatchCallbacks, WatchHandle, WatchOptions } from "./api.js";
 export { createKubeApi, loadKubeConfig, KubeConfigError } from "./client.js";
 export type { KubeConnectOptions, LoadedKubeConfig } from "./client.js";
 export { Backoff, DEFAULT_BACKOFF } from "./backoff.js";

@@ -5,7 +5,7 @@
  * backoff with jitter on anything else, and no giving up until stop().
  */
 import { setTimeout as sleepTimer } from "node:timers/promises";
-import { KubeApiError, type KubeApi, type WatchDecoder } from "./api.js";
+import { KubeApiError, type KubeApi } from "./api.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import {
   resourceKey,
@@ -26,11 +26,8 @@ export interface ReflectorHandler {
   relistPage(objects: readonly KubeObject[]): void;
   /** Swap: anything known before relistStart and not seen since is deleted now. */
   relistDone(resourceVersion: string): void;
-  /**
-   * ADDED / MODIFIED. With a decoder, `decoded` is what it worked out from the whole object
-   * and `obj` is only the object's identity (metadata); list pages always bring whole objects.
-   */
-  upsert(obj: KubeObject, decoded?: unknown): void;
+  /** ADDED / MODIFIED. */
+  upsert(obj: KubeObject): void;
   /** DELETED. */
   delete(obj: KubeObject): void;
 }
@@ -72,8 +69,6 @@ export interface ReflectorOptions {
    */
   watchdogSeconds?: number;
   backoff?: Partial<BackoffOptions>;
-  /** Decodes watch streams off this thread (src/decode/); lists are still parsed here. */
-  decoder?: WatchDecoder;
 }
 
 export interface ReflectorError {
@@ -353,7 +348,6 @@ export class Reflector {
           allowWatchBookmarks: true,
           labelSelector: this.options.labelSelector,
           fieldSelector: this.options.fieldSelector,
-          ...(this.options.decoder ? { decoder: this.options.decoder } : {}),
         },
         {
           onActivity: () => {
@@ -392,7 +386,7 @@ export class Reflector {
     switch (event.type) {
       case "ADDED":
       case "MODIFIED":
-        handler.upsert(event.object, event.decoded);
+        handler.upsert(event.object);
         break;
       case "DELETED":
         handler.delete(event.object);

@@ -44,11 +44,6 @@ export interface WatchEvent {
   type: WatchEventType;
   /** For ERROR this is the Status object the server sent. */
   object: KubeObject;
-  /**
-   * What a WatchDecoder worked out from the whole object for its owner (rendered series); the
-   * object is then only its identity. Opaque to the kube layer, which passes it on.
-   */
-  decoded?: unknown;
 }
 
 /**

@@ -469,7 +469,6 @@ export class MetricStore {
     fragment: string | undefined,
     hints?: (Block | number | undefined)[],
     slot = 0,
-    encoded = false,
   ): void {
     if (fragment === undefined && family.blocks.length === 0) return;
     let block: Block | undefined;
@@ -510,7 +509,7 @@ export class MetricStore {
     let part: string | undefined;
     if (fragment !== undefined) {
       const enc = encodingSpace(fragment);
-      const n = enc.write(fragment, 0, encoded ? "latin1" : "utf8");
+      const n = enc.write(fragment, 0, "utf8");
       if (exists) {
         // Unchanged objects (relists, resyncs, status writes that render the same) cost a
         // comparison and keep their block, and its gzip member, as they are.
@@ -523,7 +522,7 @@ export class MetricStore {
           return;
         }
       }
-      part = encoded ? fragment : enc.toString("latin1", 0, n);
+      part = enc.toString("latin1", 0, n);
     }
     if (exists) {
       const parts = block.parts;
@@ -556,15 +555,13 @@ export class MetricStore {
   /**
    * Replace everything an object contributes. `families[i]` names the family of `fragments[i]`;
    * an undefined fragment means the object has no series there. Objects of different resources
-   * never collide, even with the same namespace and name. `encoded`: the fragments are already
-   * UTF-8, one byte per character (what a decode worker sends), and are kept as they are.
+   * never collide, even with the same namespace and name.
    */
   upsert(
     resourceId: string,
     ref: ObjectRef,
     families: readonly string[],
     fragments: readonly (string | undefined)[],
-    encoded = false,
   ): void {
     const res = this.resource(resourceId);
     const id = idKey(ref);
@@ -580,7 +577,7 @@ export class MetricStore {
         hints[2 * i] = undefined;
         continue;
       }
-      this.setFragment(family, key, fragment, hints, i, encoded);
+      this.setFragment(family, key, fragment, hints, i);
       if (fragment === undefined) hints[2 * i] = undefined;
     }
     if (held) {

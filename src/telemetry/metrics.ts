@@ -14,7 +14,6 @@ export class Telemetry {
   readonly listTotal: Counter<"resource" | "result">;
   readonly watchEventsTotal: Counter<"resource" | "type">;
   readonly watchRestartsTotal: Counter<"resource" | "reason">;
-  readonly decodeWorkerRestartsTotal: Counter;
   readonly evaluationErrorsTotal: Counter<"configuration" | "metric" | "reason">;
   readonly duplicateSeriesTotal: Counter<"family">;
   readonly lastEventTimestamp: Gauge<"resource">;
@@ -85,11 +84,6 @@ export class Telemetry {
       name: `${p}watch_restarts_total`,
       help: "Watches re-established, by resource and reason (timeout, closed, watchdog, gone, error, throttled).",
       labelNames: ["resource", "reason"],
-      registers,
-    });
-    this.decodeWorkerRestartsTotal = new Counter({
-      name: `${p}decode_worker_restarts_total`,
-      help: "Decode worker threads that stopped unexpectedly and were replaced.",
       registers,
     });
     this.evaluationErrorsTotal = new Counter({

@@ -1,10 +1,10 @@
 import { writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../exit.js";
-import { option, parseNonNegativeInt, parsePort, resolveDecodeThreads } from "../options.js";
+import { option, parseNonNegativeInt, parsePort } from "../options.js";
 import { LOG_LEVELS } from "../../log/logger.js";
 import { logSettings, onShutdownSignal } from "./serve.js";
 
@@ -69,7 +69,6 @@ async function runDemo(opts: DemoOptions): Promise<void> {
       telemetryPort: opts.telemetryPort,
       // Short watch timeouts keep the demo's list/watch cycle visible in the telemetry.
       tuning: { watchTimeoutSeconds: [60, 120] },
-      decodeThreads: resolveDecodeThreads("auto", availableParallelism()),
     });
   } catch (err) {
     await api.close();

@@ -1,14 +1,6 @@
-import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { CliError, ExitCode } from "../exit.js";
-import {
-  collectPaths,
-  option,
-  parseDecodeThreads,
-  parseNonNegativeInt,
-  parsePort,
-  resolveDecodeThreads,
-} from "../options.js";
+import { collectPaths, option, parseNonNegativeInt, parsePort } from "../options.js";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "../../log/logger.js";
 
 export interface ServeOptions {
@@ -35,7 +27,6 @@ export interface ServeOptions {
   maxSeriesPerConfiguration?: number;
   maxSeries?: number;
   storeCompression?: string;
-  decodeThreads?: number | "auto";
 }
 
 /** Auth, TLS, kinds and series limits (docs/security.md); usage errors exit 2. */
@@ -215,7 +206,6 @@ async function runServe(opts: ServeOptions): Promise<void> {
       ...sharding,
       ...access,
       storeCompression: opts.storeCompression === "on",
-      decodeThreads: resolveDecodeThreads(opts.decodeThreads, availableParallelism()),
     });
   } catch (err) {
     const { TokenFileError } = await import("../../http/auth.js");
@@ -324,14 +314,6 @@ export function registerServe(program: Command): Command {
       )
         .choices(["on", "off"])
         .default("off"),
-    )
-    .addOption(
-      option(
-        "--decode-threads <n>",
-        "worker threads that parse and render watch events (auto: cores - 2 up to 3 with four or more cores, else 0: all on the main thread)",
-      )
-        .argParser(parseDecodeThreads)
-        .default("auto"),
     )
     .addOption(option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`).default("info"))
     .addOption(option("--log-format <format>", "json or text").default("json"))
