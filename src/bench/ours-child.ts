@@ -46,6 +46,9 @@ const marker = `session="${args.markerTag}`;
 const latencies: number[] = [];
 let firstApplied = 0;
 let lastApplied = 0;
+/** Event-loop busy time (ms) when the first and the latest marker were applied. */
+let busyAtFirst = 0;
+let busyAtLast = 0;
 const store = exporter.store;
 const upsert = store.upsert.bind(store);
 store.upsert = (resourceId, ref, families, fragments) => {
@@ -57,7 +60,11 @@ store.upsert = (resourceId, ref, families, fragments) => {
     const now = Date.now();
     const sent = Number.parseInt(f.slice(at + marker.length, at + marker.length + 13), 10);
     latencies.push(now - sent);
-    if (firstApplied === 0) firstApplied = now;
+    busyAtLast = performance.eventLoopUtilization().active;
+    if (firstApplied === 0) {
+      firstApplied = now;
+      busyAtFirst = busyAtLast;
+    }
     lastApplied = now;
     break;
   }
@@ -113,11 +120,16 @@ serveCommands({
     const cpu = process.cpuUsage();
     return cpu.user + cpu.system;
   },
-  /** Time the event loop spent busy (ms, cumulative): whether ours limits the update rate. */
-  busy: () => performance.eventLoopUtilization().active,
   markers: () => {
     const cpu = process.cpuUsage();
-    const out = { latencies: latencies.slice(), firstApplied, lastApplied, cpuMicros: cpu.user + cpu.system };
+    const out = {
+      latencies: latencies.slice(),
+      firstApplied,
+      lastApplied,
+      busyAtFirst,
+      busyAtLast,
+      cpuMicros: cpu.user + cpu.system,
+    };
     latencies.length = 0;
     firstApplied = 0;
     lastApplied = 0;
