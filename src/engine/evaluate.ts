@@ -132,12 +132,19 @@ interface Program {
 
 const programs = new WeakMap<TargetPlan, Program>();
 
+/** The program of the last plan rendered: objects of one kind tend to come in runs. */
+let lastPlan: TargetPlan | undefined;
+let lastProgram: Program | undefined;
+
 function programFor(plan: TargetPlan): Program {
+  if (plan === lastPlan && lastProgram !== undefined) return lastProgram;
   let p = programs.get(plan);
   if (!p) {
     p = compileProgram(plan);
     programs.set(plan, p);
   }
+  lastPlan = plan;
+  lastProgram = p;
   return p;
 }
 
@@ -555,10 +562,6 @@ class Emitter {
   }
 }
 
-/** The program of the last plan rendered: objects of one kind tend to come in runs. */
-let lastPlan: TargetPlan | undefined;
-let lastProgram: Program | undefined;
-
 /**
  * Render one object for every metric of its target plan. Returns, per family slot of the plan,
  * the concatenated series lines (or undefined where the object yields nothing for that family).
@@ -577,12 +580,7 @@ export function renderObject(
   }
   const id = objectIdentity(obj);
   if (!id) return out;
-  let program = lastProgram;
-  if (plan !== lastPlan || program === undefined) {
-    program = programFor(plan);
-    lastPlan = plan;
-    lastProgram = program;
-  }
+  const program = programFor(plan);
   const scope = new ObjectScope(obj, id, program, plan.objectLabel);
   const emitter = new Emitter([], hooks);
   const rs: RowState = { row: undefined, env: undefined, keyOf: -1, key: undefined };
